@@ -1,0 +1,81 @@
+"""Build, test and check the book. `nox -l` lists the sessions."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["docs", "tests", "lint"]
+
+ROOT = Path(__file__).resolve().parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+
+
+def install(session: nox.Session, group: str) -> None:
+    """Install one dependency group from pyproject.toml into the session's venv."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+def sphinx_args(session: nox.Session) -> tuple[list[str], dict[str, str]]:
+    """sphinx-build arguments and environment for `docs` and `serve`.
+
+    `--quick` runs every example in quick mode and builds into _build/quick;
+    `--fresh` empties the execution cache and re-reads every page, so that
+    every example runs again. Other arguments go to sphinx-build.
+    """
+    posargs = list(session.posargs)
+    quick = "--quick" in posargs
+    fresh = "--fresh" in posargs
+    extra = [arg for arg in posargs if arg not in {"--quick", "--fresh"}]
+    build = ROOT / "_build" / ("quick" if quick else "")
+    if fresh:
+        shutil.rmtree(build / ".jupyter_cache", ignore_errors=True)
+        extra.append("-E")
+    args = [
+        "-c", str(ROOT),  # conf.py lives at the root...
+        "-d", str(build / "doctrees"),
+        "-W",  # every warning is an error,
+        "--keep-going",  # but report all of them before failing
+        "-n",  # and check every cross-reference
+        str(ROOT / "docs"),  # ...the pages live in docs/
+        str(build / "html"),
+        *extra,
+    ]  # fmt: skip
+    return args, {"GILBOOK_QUICK": "1" if quick else "0"}
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the book into _build/html, running the examples (-- --fresh, --quick)."""
+    install(session, "docs")
+    args, env = sphinx_args(session)
+    session.run("sphinx-build", "-b", "html", *args, env=env)
+
+
+@nox.session(default=False)
+def serve(session: nox.Session) -> None:
+    """Rebuild the book on every change and serve it at http://127.0.0.1:8000."""
+    install(session, "serve")
+    args, env = sphinx_args(session)
+    session.run("sphinx-autobuild", "--watch", str(ROOT / "examples"), *args, env=env)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite, which builds the book in quick mode (pytest options after --)."""
+    install(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style, formatting and types with ruff and mypy."""
+    install(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
