@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import nox
@@ -13,6 +14,9 @@ nox.options.reuse_venv = "yes"
 nox.options.sessions = ["docs", "tests", "lint"]
 
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "docs"))
+from gilbook.build import sphinx_build_args  # noqa: E402  (needs the path above)
+
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 
 
@@ -29,23 +33,12 @@ def sphinx_args(session: nox.Session) -> tuple[list[str], dict[str, str]]:
     every example runs again. Other arguments go to sphinx-build.
     """
     posargs = list(session.posargs)
-    quick = "--quick" in posargs
-    fresh = "--fresh" in posargs
+    quick, fresh = "--quick" in posargs, "--fresh" in posargs
     extra = [arg for arg in posargs if arg not in {"--quick", "--fresh"}]
     build = ROOT / "_build" / ("quick" if quick else "")
     if fresh:
         shutil.rmtree(build / ".jupyter_cache", ignore_errors=True)
-        extra.append("-E")
-    args = [
-        "-c", str(ROOT),  # conf.py lives at the root...
-        "-d", str(build / "doctrees"),
-        "-W",  # every warning is an error,
-        "--keep-going",  # but report all of them before failing
-        "-n",  # and check every cross-reference
-        str(ROOT / "docs"),  # ...the pages live in docs/
-        str(build / "html"),
-        *extra,
-    ]  # fmt: skip
+    args = sphinx_build_args(ROOT, build, fresh=fresh) + extra
     return args, {"GILBOOK_QUICK": "1" if quick else "0"}
 
 
@@ -54,7 +47,7 @@ def docs(session: nox.Session) -> None:
     """Build the book into _build/html, running the examples (-- --fresh, --quick)."""
     install(session, "docs")
     args, env = sphinx_args(session)
-    session.run("sphinx-build", "-b", "html", *args, env=env)
+    session.run("sphinx-build", *args, env=env)
 
 
 @nox.session(default=False)

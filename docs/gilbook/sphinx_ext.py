@@ -5,7 +5,8 @@ re-reads a page only when the page changes. Neither notices an edited example
 script, a new interpreter or a switch to quick mode. So, while Sphinx reads a
 page, this extension
 
-* records a dependency on every example the page runs (and on this package),
+* records a dependency on every example the page runs (and on the modules of
+  this package that run in the page kernels),
   so that Sphinx re-reads the page when one of them changes, and
 * writes a comment with their hashes, the interpreters and the mode into the
   page's first code cell, so that the cache re-executes the page then, and only
@@ -47,6 +48,8 @@ CODE_CELL = re.compile(
     re.M | re.S,
 )
 INPUTS_COMMENT = "# gilbook inputs:"
+# The modules that run inside the page kernels: a change to one re-executes every page.
+KERNEL_MODULES = ("interpreters.py", "runner.py", "tables.py")
 REPORT_FILE = "gilbook-build.json"
 
 
@@ -75,15 +78,15 @@ def add_inputs_to_first_cell(app: Sphinx, docname: str, source: list[str]) -> No
     if not cells:
         return
     code = "".join(cell["code"] for cell in cells)
-    inputs = [f"{p.relative_to(PACKAGE.parent)}={sha256(p)}" for p in sorted(PACKAGE.glob("*.py"))]
+    inputs = [f"gilbook/{name}={sha256(PACKAGE / name)}" for name in KERNEL_MODULES]
     for name in sorted(set(RUN_EXAMPLE.findall(code))):
         script = EXAMPLES / name
         if not script.is_file():
             raise ExtensionError(f"{docname}: run_example({name!r}): no such file {script}")
         app.env.note_dependency(str(script))
         inputs.append(f"{name}={sha256(script)}")
-    for path in PACKAGE.glob("*.py"):
-        app.env.note_dependency(str(path))
+    for name in KERNEL_MODULES:
+        app.env.note_dependency(str(PACKAGE / name))
     inputs.append(app.config.gilbook_inputs)
     comment = f"{INPUTS_COMMENT} {'; '.join(inputs)}\n"
     start = cells[0].start("code")

@@ -7,6 +7,7 @@ only; the raw JSON is attached under each table for anyone who wants to check.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from html import escape
 from gilbook.interpreters import Interpreter, Skipped
@@ -19,8 +20,11 @@ FREE_THREADING_HOWTO = "https://docs.python.org/3/howto/free-threading-python.ht
 
 
 def seconds(value: float) -> str:
-    """A duration to three significant figures: 0.205, 1.43, 12.0."""
-    return f"{value:#.3g}".rstrip(".")
+    """A duration to three significant figures, never in exponent form: 0.205, 1.43, 12.0."""
+    if value <= 0:
+        return "0"
+    decimals = max(0, 2 - math.floor(math.log10(value)))
+    return f"{value:.{decimals}f}"
 
 
 def ratio(value: float) -> str:

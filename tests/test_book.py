@@ -1,0 +1,140 @@
+"""The built book: strict build, tables that equal the examples' JSON, safe and offline HTML."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup, Tag
+from helpers import EXAMPLES, INTERPRETERS, Build
+
+from gilbook.interpreters import Interpreter
+from gilbook.runner import ExampleRuns, Run
+from gilbook.tables import ORIGIN_PLACEHOLDER, timings_table
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def rounds_to(shown: str, value: float) -> bool:
+    """Whether `shown` is `value` rounded to the decimals that `shown` has."""
+    number = shown.strip().rstrip("×")
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    return abs(float(number) - value) <= 0.5 * 10**-decimals + 1e-9
+
+
+def results_blocks(book: Build) -> dict[str, list[Tag]]:
+    """Every results table in the book, by page."""
+    found = {}
+    for page in book.html.glob("*.html"):
+        blocks = soup(page).select("div.gilbook-results")
+        if blocks:
+            found[page.stem] = blocks
+    return found
+
+
+def test_every_example_yields_a_table(book: Build) -> None:
+    captions = [b.caption.get_text() for bs in results_blocks(book).values() for b in bs if b.caption]
+    for script in EXAMPLES:
+        assert any(caption.startswith(script.name) for caption in captions), script.name
+
+
+def test_table_numbers_equal_the_json_of_this_build(book: Build) -> None:
+    blocks = [block for page in results_blocks(book).values() for block in page]
+    assert blocks
+    for block in blocks:
+        raw = {pre["data-interpreter"]: json.loads(pre.get_text()) for pre in block.select("pre.gilbook-raw")}
+        assert sorted(raw) == sorted(i.key for i in INTERPRETERS), "one column per interpreter"
+        cells = block.select("td[data-variant]")
+        variants = {t["variant"] for data in raw.values() for t in data["timings"]}
+        assert len(cells) == len(variants) * len(raw)
+        for cell in cells:
+            data = raw[cell["data-interpreter"]]
+            timings = {t["variant"]: t for t in data["timings"]}
+            timing = timings[cell["data-variant"]]
+            median = cell.select_one(".gilbook-median").get_text()
+            low, high = re.findall(r"[\d.]+", cell.select_one(".gilbook-spread").get_text())
+            assert rounds_to(median, timing["median"]), (median, timing)
+            assert rounds_to(low, timing["min"]) and rounds_to(high, timing["max"])
+            speedup = cell.find_next_sibling("td").get_text()
+            assert rounds_to(speedup, timings[data["baseline"]]["median"] / timing["median"])
+
+
+def test_tables_state_their_provenance(book: Build) -> None:
+    for block in (b for page in results_blocks(book).values() for b in page):
+        caption = block.caption.get_text()
+        for pre in block.select("pre.gilbook-raw"):
+            provenance: dict[str, Any] = json.loads(pre.get_text())["provenance"]
+            for field in ("cpu_model", "version", "timestamp_utc", "os"):
+                assert provenance[field] in caption, field
+            assert f"{provenance['logical_cores']} logical cores" in caption
+        assert re.search(r"GIL (on|off)", caption)
+        assert "median of" in caption and "min to max" in caption
+        assert "Executed fresh by this build" in caption
+        assert ORIGIN_PLACEHOLDER not in caption
+
+
+def test_glued_ratios_appear_in_the_table(book: Build) -> None:
+    for page, blocks in results_blocks(book).items():
+        in_tables = {cell.get_text() for b in blocks for cell in b.select("td.gilbook-speedup")}
+        glued = [s.get_text() for s in soup(book.html / f"{page}.html").select("span.pasted-text")]
+        ratios = [text for text in glued if text.endswith("×")]
+        assert ratios, f"{page} glues no ratio into its prose"
+        assert set(ratios) <= in_tables, page
+
+
+def test_about_page_lists_every_interpreter(book: Build) -> None:
+    text = soup(book.html / "about-these-numbers.html").get_text()
+    for interpreter in INTERPRETERS:
+        assert interpreter.path in text
+    assert "Execution times of this build" in text
+
+
+def test_nothing_is_loaded_from_another_host(book: Build) -> None:
+    remote = re.compile(r"^(https?:)?//")
+    for page in book.html.rglob("*.html"):
+        html = soup(page)
+        for element in html.find_all(src=True):
+            assert not remote.match(element["src"]), (page.name, element["src"])
+        for link in html.find_all("link", href=True):
+            if {"stylesheet", "preload", "icon"} & set(link.get("rel", [])):
+                assert not remote.match(link["href"]), (page.name, link["href"])
+
+
+def test_results_contain_no_markup_from_examples(book: Build) -> None:
+    for block in (b for page in results_blocks(book).values() for b in page):
+        assert not block.find(["script", "iframe", "object", "embed", "style"])
+
+
+def fake_runs(text: str) -> ExampleRuns:
+    """An example whose every string field is `text`."""
+    interpreter = Interpreter(text, text, text, text, False, True, text)
+    timing = {"variant": text, "label": text, "workers": 1, "seconds": [1.0],
+              "median": 1.0, "min": 1.0, "max": 1.0}
+    provenance = {key: text for key in ("implementation", "version", "executable",
+                                        "cpu_model", "os", "start_method", "timestamp_utc")}
+    provenance |= {"gil_enabled": True, "free_threaded_build": False,
+                   "logical_cores": text, "usable_cores": text}
+    document = {"example": text, "claim": text, "provenance": provenance,
+                "parameters": {"repeats": 1, "quick": False, "work": text},
+                "baseline": text, "timings": [timing]}
+    return ExampleRuns(Path(text), [Run(interpreter, json.dumps(document), 0.0)], [], False)
+
+
+def test_example_output_cannot_inject_markup() -> None:
+    attack = '<script>alert("x")</script><img src=x onerror=alert(1)>"\'&'
+    html = BeautifulSoup(timings_table(fake_runs(attack)), "html.parser")
+    assert not html.find(["script", "img"])
+    assert attack in html.get_text()
+    assert all(not name.startswith("on") for tag in html.find_all(True) for name in tag.attrs)
+
+
+def test_missing_free_threading_is_explained() -> None:
+    html = BeautifulSoup(timings_table(fake_runs("x")), "html.parser")
+    note = html.select_one(".gilbook-missing")
+    assert note is not None and "No free-threaded interpreter" in note.get_text()
+    assert "GILBOOK_PYTHONS" in note.get_text()

@@ -1,0 +1,133 @@
+"""The example contract (examples/README.md), checked on every script in examples/."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import EXAMPLES, INTERPRETERS, ROOT, interpreter_id
+
+from gilbook.interpreters import Interpreter
+
+PROVENANCE_FIELDS = {
+    "implementation": str,
+    "version": str,
+    "executable": str,
+    "free_threaded_build": bool,
+    "gil_enabled": bool,
+    "cpu_model": str,
+    "logical_cores": int,
+    "usable_cores": int,
+    "os": str,
+    "start_method": (str, type(None)),
+    "timestamp_utc": str,
+}
+PROVENANCE_BLOCK = re.compile(
+    r"^# --- provenance: the same block in every example ---$.*?^# --- end of provenance block ---$",
+    re.M | re.S,
+)
+
+
+def run_alone(script: Path, folder: Path, *args: str, python: str = sys.executable,
+              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Copy `script` alone into `folder` and run it there, as a reader would."""
+    copy = folder / script.name
+    shutil.copy2(script, copy)
+    return subprocess.run(
+        [python, copy.name, *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def accepts_workers(script: Path) -> bool:
+    return "--workers" in script.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=interpreter_id)
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
+def test_quick_json_has_provenance_and_consistent_timings(
+    script: Path, interpreter: Interpreter, tmp_path: Path
+) -> None:
+    done = run_alone(script, tmp_path, "--quick", "--json", python=interpreter.path)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    provenance = data["provenance"]
+    for name, kind in PROVENANCE_FIELDS.items():
+        assert isinstance(provenance[name], kind), name
+    assert provenance["gil_enabled"] is interpreter.gil_enabled
+    assert provenance["free_threaded_build"] is interpreter.free_threaded
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", provenance["timestamp_utc"])
+    assert data["parameters"]["quick"] is True
+    for timing in data.get("timings", []):
+        seconds = timing["seconds"]
+        assert len(seconds) == data["parameters"]["repeats"]
+        assert timing["median"] == statistics.median(seconds)
+        assert (timing["min"], timing["max"]) == (min(seconds), max(seconds))
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
+def test_runs_alone_with_no_arguments(script: Path, tmp_path: Path) -> None:
+    done = run_alone(script, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+
+
+def bad_arguments(script: Path) -> list[list[str]]:
+    cases = [["--no-such-option"]]
+    if accepts_workers(script):
+        cases += [["--workers", "0"], ["--workers", "two"], ["--quick", "--workers", "-3"]]
+    return cases
+
+
+@pytest.mark.parametrize(
+    ("script", "args"),
+    [(s, a) for s in EXAMPLES for a in bad_arguments(s)],
+    ids=lambda v: v.stem if isinstance(v, Path) else " ".join(v),
+)
+def test_bad_arguments_give_one_line_and_status_2(
+    script: Path, args: list[str], tmp_path: Path
+) -> None:
+    done = run_alone(script, tmp_path, *args)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
+def test_has_claim_docstring_and_main_guard(script: Path) -> None:
+    tree = ast.parse(script.read_text(encoding="utf-8"))
+    docstring = ast.get_docstring(tree)
+    assert docstring, "the docstring states the claim and how to run the script"
+    assert f"python {script.name}" in docstring, "the docstring says how to run it"
+    assert any(isinstance(n, ast.FunctionDef) and n.name == "main" for n in tree.body)
+    guard = tree.body[-1]
+    assert isinstance(guard, ast.If)
+    assert ast.unparse(guard.test) == "__name__ == '__main__'"
+    assert ast.unparse(guard.body[0]) == "main()"
+
+
+def test_provenance_block_is_the_same_everywhere() -> None:
+    blocks = {script.name: PROVENANCE_BLOCK.findall(script.read_text()) for script in EXAMPLES}
+    assert all(len(found) == 1 for found in blocks.values()), "one marked block per example"
+    assert len({found[0] for found in blocks.values()}) == 1, "the blocks have drifted apart"
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
+def test_is_embedded_in_a_chapter(script: Path) -> None:
+    pages = [p for p in (ROOT / "docs").glob("*.md") if f'run_example("{script.name}")' in p.read_text()]
+    assert pages, f"no chapter runs {script.name}"
+    assert any(f"../examples/{script.name}" in page.read_text() for page in pages), (
+        "the chapter that runs it also shows its code and a download link"
+    )

@@ -1,0 +1,72 @@
+"""Rebuilds: never stale, never wasteful, and loud when an example breaks."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from helpers import ROOT, build_book, copy_book
+
+CHAPTER = "cpu-bound-threads-vs-processes"
+SCRIPT = "cpu_threads_vs_processes.py"
+
+
+def test_rebuilds_execute_exactly_what_changed(tmp_path: Path) -> None:
+    root = copy_book(tmp_path)
+    first = build_book(root)
+    assert first.returncode == 0, first.log
+    assert all(page["executed"] for page in first.report().values())
+
+    unchanged = build_book(root)
+    assert unchanged.returncode == 0, unchanged.log
+    assert unchanged.report() == {}, "a rebuild with no change re-read or executed a page"
+
+    script = root / "examples" / SCRIPT
+    script.write_text(script.read_text() + "\n# an edit\n")
+    edited = build_book(root)
+    assert edited.returncode == 0, edited.log
+    assert {name: page["executed"] for name, page in edited.report().items()} == {CHAPTER: True}
+
+    page = root / "docs" / f"{CHAPTER}.md"
+    page.write_text(page.read_text() + "\nA new closing sentence.\n")
+    prose_only = build_book(root)
+    assert prose_only.returncode == 0, prose_only.log
+    assert {name: p["executed"] for name, p in prose_only.report().items()} == {CHAPTER: False}
+    html = (prose_only.html / f"{CHAPTER}.html").read_text()
+    assert "Reused from the execution cache" in html
+    assert "A new closing sentence." in html
+
+
+def tiny_book(root: Path, example: str) -> Path:
+    """A one-page book, with the real configuration, that runs one given example."""
+    shutil.copy2(ROOT / "conf.py", root / "conf.py")
+    ignore = shutil.ignore_patterns("__pycache__")
+    for folder in ("docs/gilbook", "docs/_static"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=ignore)
+    (root / "examples").mkdir()
+    (root / "examples" / "bad.py").write_text(example)
+    (root / "docs" / "index.md").write_text(
+        "---\nfile_format: mystnb\nkernelspec:\n  name: python3\n---\n\n# Tiny\n\n"
+        "```{code-cell} python\nfrom gilbook.runner import run_example\n\n"
+        'run_example("bad.py")\n```\n'
+    )
+    return root
+
+
+def test_a_failing_example_fails_the_build_and_shows_its_stderr(tmp_path: Path) -> None:
+    example = "import sys\nprint('the example broke: 42', file=sys.stderr)\nsys.exit(3)\n"
+    build = build_book(tiny_book(tmp_path, example))
+    assert build.returncode != 0
+    assert "the example broke: 42" in build.log
+    assert "exit status 3" in build.log
+
+
+def test_a_hanging_example_fails_the_build_within_its_timeout(tmp_path: Path) -> None:
+    example = "import sys, time\nprint('stuck here', file=sys.stderr, flush=True)\ntime.sleep(600)\n"
+    start = time.monotonic()
+    build = build_book(tiny_book(tmp_path, example), GILBOOK_EXAMPLE_TIMEOUT="3")
+    assert build.returncode != 0
+    assert time.monotonic() - start < 120
+    assert "timed out after 3 s" in build.log
+    assert "stuck here" in build.log
