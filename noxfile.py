@@ -15,7 +15,7 @@ nox.options.sessions = ["docs", "tests", "lint"]
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "docs"))
-from gilbook.build import sphinx_build_args  # noqa: E402  (needs the path above)
+from gilbook.build import sphinx_build_args
 
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 

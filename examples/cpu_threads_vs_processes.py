@@ -30,7 +30,7 @@ import sysconfig
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import NoReturn
+from typing import Any, NoReturn
 
 CLAIM = (
     "Pure-Python CPU-bound work gets no faster with threads under the GIL, "
@@ -83,42 +83,46 @@ def time_pool(pool: Executor, total: int, workers: int) -> float:
     return time.perf_counter() - start
 
 
-def measure(total: int, workers: list[int], repeats: int) -> list[dict]:
+def make_pool(kind: str, workers: int) -> Executor:
+    """A pool of `workers` threads or processes."""
+    if kind == "threads":
+        return ThreadPoolExecutor(max_workers=workers)
+    # A new process does not share the warmed-up code of this one: warm it up too.
+    return ProcessPoolExecutor(max_workers=workers, initializer=warm_up)
+
+
+def summarise(variant: str, label: str, workers: int, seconds: list[float]) -> dict[str, Any]:
+    return {
+        "variant": variant,
+        "label": label,
+        "workers": workers,
+        "seconds": seconds,
+        "median": statistics.median(seconds),
+        "min": min(seconds),
+        "max": max(seconds),
+    }
+
+
+def measure(total: int, workers: list[int], repeats: int) -> list[dict[str, Any]]:
     """Time every variant `repeats` times, after one untimed warm-up run each.
 
     Pools are created (and their workers started by the warm-up) before the
     clock starts, so the timings compare running the job, not starting workers.
     """
-    variants = [("sequential", "sequential", 1, None)]
-    for kind, pool_class in (("threads", ThreadPoolExecutor), ("processes", ProcessPoolExecutor)):
-        variants += [(f"{kind}-{n}", f"{n} {kind}", n, pool_class) for n in workers]
-
-    results = []
-    for name, label, n, pool_class in variants:
-        if pool_class is None:
-            time_sequential(total)  # warm-up
-            seconds = [time_sequential(total) for _ in range(repeats)]
-        else:
-            extra = {"initializer": warm_up} if pool_class is ProcessPoolExecutor else {}
-            with pool_class(max_workers=n, **extra) as pool:
+    time_sequential(total)  # warm-up
+    seconds = [time_sequential(total) for _ in range(repeats)]
+    results = [summarise("sequential", "sequential", 1, seconds)]
+    for kind, one in (("threads", "thread"), ("processes", "process")):
+        for n in workers:
+            with make_pool(kind, n) as pool:
                 time_pool(pool, total, n)  # warm-up, also starts every worker
                 seconds = [time_pool(pool, total, n) for _ in range(repeats)]
-        results.append(
-            {
-                "variant": name,
-                "label": label,
-                "workers": n,
-                "seconds": seconds,
-                "median": statistics.median(seconds),
-                "min": min(seconds),
-                "max": max(seconds),
-            }
-        )
+            results.append(summarise(f"{kind}-{n}", f"{n} {kind if n > 1 else one}", n, seconds))
     return results
 
 
 # --- provenance: the same block in every example ---
-def provenance() -> dict:
+def provenance() -> dict[str, Any]:
     """Where and how these numbers were measured."""
     gil_check = getattr(sys, "_is_gil_enabled", None)
     try:
@@ -128,8 +132,8 @@ def provenance() -> dict:
     except (ImportError, RuntimeError):
         start_method = None
     try:
-        usable_cores = len(os.sched_getaffinity(0))
-    except AttributeError:
+        usable_cores: int | None = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on macOS or Windows
         usable_cores = os.cpu_count()
     return {
         "implementation": platform.python_implementation(),
@@ -159,7 +163,7 @@ def cpu_model() -> str:
         import subprocess
 
         query = ["sysctl", "-n", "machdep.cpu.brand_string"]
-        return subprocess.run(query, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(query, capture_output=True, text=True, check=False).stdout.strip()
     return platform.processor() or platform.machine() or "unknown"
 
 
@@ -203,14 +207,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     warm_up()  # for the main thread, and the threads, which share its code objects
-    args.work = args.work or size_job(0.03 if args.quick else 0.2)
-    timings = measure(args.work, args.workers, args.repeats)
+    work: int = args.work or size_job(0.03 if args.quick else 0.2)
+    timings = measure(work, args.workers, args.repeats)
     if args.json:
         document = {
             "example": "cpu_threads_vs_processes",
             "claim": CLAIM,
             "provenance": provenance(),
-            "parameters": {"work": args.work, "repeats": args.repeats, "quick": args.quick},
+            "parameters": {"work": work, "repeats": args.repeats, "quick": args.quick},
             "baseline": "sequential",
             "timings": timings,
         }
@@ -220,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     info = provenance()
     gil = "on" if info["gil_enabled"] else "off"
     print(f"{info['implementation']} {info['version']} (GIL {gil}), {info['usable_cores']} cores")
-    print(f"job: count down from {args.work:,}, {args.repeats} timed runs per variant")
+    print(f"job: count down from {work:,}, {args.repeats} timed runs per variant")
     print(f"{'variant':<14}{'median':>10}{'min to max':>22}{'speedup':>10}")
     baseline = timings[0]["median"]
     for row in timings:

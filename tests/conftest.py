@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from helpers import Build, build_book, copy_book
 
 

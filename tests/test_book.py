@@ -7,38 +7,50 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from bs4 import BeautifulSoup, Tag
-from helpers import EXAMPLES, INTERPRETERS, Build
 
 from gilbook.interpreters import Interpreter
 from gilbook.runner import ExampleRuns, Run
 from gilbook.tables import ORIGIN_PLACEHOLDER, timings_table
+from helpers import EXAMPLES, INTERPRETERS, Build
 
 
 def soup(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
+def text_of(tag: Tag, selector: str) -> str:
+    """The text of the first element under `tag` that `selector` matches, which must exist."""
+    found = tag.select_one(selector)
+    assert found is not None, selector
+    return found.get_text()
+
+
+def attribute(tag: Tag, name: str) -> str:
+    return str(tag.get(name, ""))
+
+
 def rounds_to(shown: str, value: float) -> bool:
     """Whether `shown` is `value` rounded to the decimals that `shown` has."""
     number = shown.strip().rstrip("×")
     decimals = len(number.split(".")[1]) if "." in number else 0
-    return abs(float(number) - value) <= 0.5 * 10**-decimals + 1e-9
+    return bool(abs(float(number) - value) <= 0.5 * 10**-decimals + 1e-9)
 
 
 def results_blocks(book: Build) -> dict[str, list[Tag]]:
     """Every results table in the book, by page."""
-    found = {}
+    found: dict[str, list[Tag]] = {}
     for page in book.html.glob("*.html"):
-        blocks = soup(page).select("div.gilbook-results")
+        blocks = list(soup(page).select("div.gilbook-results"))
         if blocks:
             found[page.stem] = blocks
     return found
 
 
 def test_every_example_yields_a_table(book: Build) -> None:
-    captions = [b.caption.get_text() for bs in results_blocks(book).values() for b in bs if b.caption]
+    captions = [
+        b.caption.get_text() for bs in results_blocks(book).values() for b in bs if b.caption
+    ]
     for script in EXAMPLES:
         assert any(caption.startswith(script.name) for caption in captions), script.name
 
@@ -47,26 +59,31 @@ def test_table_numbers_equal_the_json_of_this_build(book: Build) -> None:
     blocks = [block for page in results_blocks(book).values() for block in page]
     assert blocks
     for block in blocks:
-        raw = {pre["data-interpreter"]: json.loads(pre.get_text()) for pre in block.select("pre.gilbook-raw")}
+        raw = {
+            pre["data-interpreter"]: json.loads(pre.get_text())
+            for pre in block.select("pre.gilbook-raw")
+        }
         assert sorted(raw) == sorted(i.key for i in INTERPRETERS), "one column per interpreter"
         cells = block.select("td[data-variant]")
         variants = {t["variant"] for data in raw.values() for t in data["timings"]}
         assert len(cells) == len(variants) * len(raw)
         for cell in cells:
-            data = raw[cell["data-interpreter"]]
+            data = raw[attribute(cell, "data-interpreter")]
             timings = {t["variant"]: t for t in data["timings"]}
-            timing = timings[cell["data-variant"]]
-            median = cell.select_one(".gilbook-median").get_text()
-            low, high = re.findall(r"[\d.]+", cell.select_one(".gilbook-spread").get_text())
+            timing = timings[attribute(cell, "data-variant")]
+            median = text_of(cell, ".gilbook-median")
+            low, high = re.findall(r"[\d.]+", text_of(cell, ".gilbook-spread"))
             assert rounds_to(median, timing["median"]), (median, timing)
             assert rounds_to(low, timing["min"]) and rounds_to(high, timing["max"])
-            speedup = cell.find_next_sibling("td").get_text()
+            speedup_cell = cell.find_next_sibling("td")
+            assert speedup_cell is not None
+            speedup = speedup_cell.get_text()
             assert rounds_to(speedup, timings[data["baseline"]]["median"] / timing["median"])
 
 
 def test_tables_state_their_provenance(book: Build) -> None:
     for block in (b for page in results_blocks(book).values() for b in page):
-        caption = block.caption.get_text()
+        caption = text_of(block, "caption")
         for pre in block.select("pre.gilbook-raw"):
             provenance: dict[str, Any] = json.loads(pre.get_text())["provenance"]
             for field in ("cpu_model", "version", "timestamp_utc", "os"):
@@ -99,10 +116,10 @@ def test_nothing_is_loaded_from_another_host(book: Build) -> None:
     for page in book.html.rglob("*.html"):
         html = soup(page)
         for element in html.find_all(src=True):
-            assert not remote.match(element["src"]), (page.name, element["src"])
+            assert not remote.match(attribute(element, "src")), (page.name, element)
         for link in html.find_all("link", href=True):
-            if {"stylesheet", "preload", "icon"} & set(link.get("rel", [])):
-                assert not remote.match(link["href"]), (page.name, link["href"])
+            if {"stylesheet", "preload", "icon"} & set(link.get_attribute_list("rel")):
+                assert not remote.match(attribute(link, "href")), (page.name, link)
 
 
 def test_results_contain_no_markup_from_examples(book: Build) -> None:
@@ -113,15 +130,41 @@ def test_results_contain_no_markup_from_examples(book: Build) -> None:
 def fake_runs(text: str) -> ExampleRuns:
     """An example whose every string field is `text`."""
     interpreter = Interpreter(text, text, text, text, False, True, text)
-    timing = {"variant": text, "label": text, "workers": 1, "seconds": [1.0],
-              "median": 1.0, "min": 1.0, "max": 1.0}
-    provenance = {key: text for key in ("implementation", "version", "executable",
-                                        "cpu_model", "os", "start_method", "timestamp_utc")}
-    provenance |= {"gil_enabled": True, "free_threaded_build": False,
-                   "logical_cores": text, "usable_cores": text}
-    document = {"example": text, "claim": text, "provenance": provenance,
-                "parameters": {"repeats": 1, "quick": False, "work": text},
-                "baseline": text, "timings": [timing]}
+    timing = {
+        "variant": text,
+        "label": text,
+        "workers": 1,
+        "seconds": [1.0],
+        "median": 1.0,
+        "min": 1.0,
+        "max": 1.0,
+    }
+    provenance: dict[str, object] = {
+        key: text
+        for key in (
+            "implementation",
+            "version",
+            "executable",
+            "cpu_model",
+            "os",
+            "start_method",
+            "timestamp_utc",
+        )
+    }
+    provenance |= {
+        "gil_enabled": True,
+        "free_threaded_build": False,
+        "logical_cores": text,
+        "usable_cores": text,
+    }
+    document = {
+        "example": text,
+        "claim": text,
+        "provenance": provenance,
+        "parameters": {"repeats": 1, "quick": False, "work": text},
+        "baseline": text,
+        "timings": [timing],
+    }
     return ExampleRuns(Path(text), [Run(interpreter, json.dumps(document), 0.0)], [], False)
 
 

@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLES, INTERPRETERS, ROOT, interpreter_id
 
 from gilbook.interpreters import Interpreter
+from helpers import EXAMPLES, INTERPRETERS, ROOT, interpreter_id
 
-PROVENANCE_FIELDS = {
+PROVENANCE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "implementation": str,
     "version": str,
     "executable": str,
@@ -31,12 +31,13 @@ PROVENANCE_FIELDS = {
 }
 PROVENANCE_BLOCK = re.compile(
     r"^# --- provenance: the same block in every example ---$.*?^# --- end of provenance block ---$",
-    re.M | re.S,
+    re.MULTILINE | re.DOTALL,
 )
 
 
-def run_alone(script: Path, folder: Path, *args: str, python: str = sys.executable,
-              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_alone(
+    script: Path, folder: Path, *args: str, python: str = sys.executable, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Copy `script` alone into `folder` and run it there, as a reader would."""
     copy = folder / script.name
     shutil.copy2(script, copy)
@@ -126,7 +127,9 @@ def test_provenance_block_is_the_same_everywhere() -> None:
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
 def test_is_embedded_in_a_chapter(script: Path) -> None:
-    pages = [p for p in (ROOT / "docs").glob("*.md") if f'run_example("{script.name}")' in p.read_text()]
+    pages = [
+        p for p in (ROOT / "docs").glob("*.md") if f'run_example("{script.name}")' in p.read_text()
+    ]
     assert pages, f"no chapter runs {script.name}"
     assert any(f"../examples/{script.name}" in page.read_text() for page in pages), (
         "the chapter that runs it also shows its code and a download link"

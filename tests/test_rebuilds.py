@@ -63,7 +63,9 @@ def test_a_failing_example_fails_the_build_and_shows_its_stderr(tmp_path: Path) 
 
 
 def test_a_hanging_example_fails_the_build_within_its_timeout(tmp_path: Path) -> None:
-    example = "import sys, time\nprint('stuck here', file=sys.stderr, flush=True)\ntime.sleep(600)\n"
+    example = (
+        "import sys, time\nprint('stuck here', file=sys.stderr, flush=True)\ntime.sleep(600)\n"
+    )
     start = time.monotonic()
     build = build_book(tiny_book(tmp_path, example), GILBOOK_EXAMPLE_TIMEOUT="3")
     assert build.returncode != 0

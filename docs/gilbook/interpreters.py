@@ -96,13 +96,13 @@ def discover() -> tuple[list[Interpreter], list[Skipped]]:
     for path in listed:
         found.append(probe(path.strip(), PYTHONS_VARIABLE))
     for name in NAMES_ON_PATH:
-        path = shutil.which(name)
-        if path is None:
+        on_path = shutil.which(name)
+        if on_path is None:
             continue
         try:
-            found.append(probe(path, "PATH"))
+            found.append(probe(on_path, "PATH"))
         except InterpreterError as error:
-            skipped.append(Skipped(path, str(error)))
+            skipped.append(Skipped(on_path, str(error)))
     return _unique(found, skipped), skipped
 
 

@@ -80,7 +80,8 @@ class ExampleRuns:
         same_version = [
             r
             for r in self.runs
-            if free and not r.interpreter.free_threaded
+            if free
+            and not r.interpreter.free_threaded
             and r.interpreter.implementation == "CPython"
             and r.interpreter.version == free.interpreter.version
         ]

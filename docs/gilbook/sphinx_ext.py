@@ -23,7 +23,7 @@ import json
 import os
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ RUN_EXAMPLE = re.compile(r"""\brun_example\(\s*["']([^"']+)["']""")
 CODE_CELL = re.compile(
     r"^(?P<fence>`{3,}|~{3,})\{code-cell\}[^\n]*\n(?:[ \t]*:[^\n]*\n)*"
     r"(?P<code>.*?)^(?P=fence)[ \t]*$",
-    re.M | re.S,
+    re.MULTILINE | re.DOTALL,
 )
 INPUTS_COMMENT = "# gilbook inputs:"
 # The modules that run inside the page kernels: a change to one re-executes every page.
@@ -105,7 +105,7 @@ def label_origin(app: Sphinx, doctree: nodes.document) -> None:
     if not exec_data:
         return
     executed = exec_data["mtime"] >= app.gilbook_build_start  # type: ignore[attr-defined]
-    when = datetime.fromtimestamp(exec_data["mtime"], timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.fromtimestamp(exec_data["mtime"], UTC).strftime("%Y-%m-%d %H:%M UTC")
     if executed:
         origin = f"Executed fresh by this build ({when})."
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from html import escape
+
 from gilbook.interpreters import Interpreter, Skipped
 from gilbook.runner import ExampleRuns, Run
 
@@ -130,7 +131,7 @@ def missing_free_threading_note(example: ExampleRuns) -> str:
 def raw_json(runs: Iterable[Run]) -> str:
     """The example's own output, verbatim and escaped, one block per interpreter."""
     blocks = "".join(
-        f'<p>{escape(run.interpreter.label)} ({escape(run.interpreter.path)}):</p>'
+        f"<p>{escape(run.interpreter.label)} ({escape(run.interpreter.path)}):</p>"
         f'<pre class="gilbook-raw" data-interpreter="{escape(run.interpreter.key)}">'
         f"{escape(run.stdout.strip())}</pre>"
         for run in runs
@@ -145,7 +146,7 @@ def distinct(values: Iterable[str]) -> list[str]:
 def interpreters_table(found: list[Interpreter], skipped: list[Skipped]) -> HTML:
     """The interpreters this build measured under, and the candidates it skipped."""
     rows = "".join(
-        f"<tr><th scope=\"row\">{escape(i.label)}</th><td>{escape(i.gil)}</td>"
+        f'<tr><th scope="row">{escape(i.label)}</th><td>{escape(i.gil)}</td>'
         f"<td><code>{escape(i.path)}</code></td><td>{escape(i.found_by)}</td></tr>"
         for i in found
     )
