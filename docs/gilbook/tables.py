@@ -41,77 +41,78 @@ def column_heading(run: Run) -> str:
 
 
 def timings_table(example: ExampleRuns) -> str:
-    """One row per variant, two columns per interpreter: time and speedup."""
+    """One row per variant, one column per interpreter: speedup, median and spread."""
     runs = example.runs
     first = runs[0].data
     variants = [(t["variant"], t["label"]) for t in first["timings"]]
     repeats = first["parameters"]["repeats"]
     baseline = first["baseline"]
 
-    head_top = "".join(
-        f'<th scope="colgroup" colspan="2">{escape(column_heading(r))}</th>' for r in runs
-    )
-    head_sub = '<th scope="col">seconds</th><th scope="col">speedup</th>' * len(runs)
+    head = "".join(f'<th scope="col">{escape(column_heading(r))}</th>' for r in runs)
     body = []
     for variant, label in variants:
         cells = [f'<th scope="row">{escape(label)}</th>']
         for run in runs:
             row = run.timing(variant)
             cells.append(
-                f'<td data-variant="{escape(variant)}" data-interpreter="{escape(run.interpreter.key)}">'
-                f'<span class="gilbook-median">{seconds(row["median"])}</span> '
-                f'<span class="gilbook-spread">({seconds(row["min"])} to {seconds(row["max"])})</span>'
+                f'<td data-variant="{escape(variant)}" '
+                f'data-interpreter="{escape(run.interpreter.key)}">'
+                f'<span class="gilbook-speedup">{ratio(run.speedup(variant))}</span> '
+                f'<span class="gilbook-median">{seconds(row["median"])} s</span> '
+                f'<span class="gilbook-spread">{seconds(row["min"])} to {seconds(row["max"])}</span>'
                 "</td>"
-                f'<td class="gilbook-speedup">{ratio(run.speedup(variant))}</td>'
             )
         body.append(f"<tr>{''.join(cells)}</tr>")
 
     caption = (
-        f"<strong>{escape(example.name)}</strong>: seconds per run, median of {repeats} runs "
-        f"(min to max in brackets), and speedup over {escape(baseline)} "
-        "(its median time divided by the variant's). "
-        f"{provenance_sentence(runs)} "
+        f'<span class="gilbook-title"><code>{escape(example.name)}</code>: speedup over '
+        f"{escape(baseline)} (its median time divided by the variant's), then the median "
+        f"time of {repeats} runs and, below it, the fastest to the slowest run.</span>"
+        f"{provenance_lines(runs)}"
         f'<span class="gilbook-origin">{ORIGIN_PLACEHOLDER}</span>'
     )
     return (
         '<div class="gilbook-results">'
         f'<table class="gilbook-table"><caption>{caption}</caption>'
-        f'<thead><tr><th scope="col" rowspan="2">variant</th>{head_top}</tr>'
-        f"<tr>{head_sub}</tr></thead>"
+        f'<thead><tr><th scope="col">variant</th>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
         f"{core_limit_note(runs)}{missing_free_threading_note(example)}{raw_json(runs)}"
         "</div>"
     )
 
 
-def provenance_sentence(runs: list[Run]) -> str:
-    """Machine, interpreters and times of measurement, as one escaped sentence."""
+def provenance_lines(runs: list[Run]) -> str:
+    """Where and when each column was measured, one escaped line each."""
     machines = distinct(
         f"{p['cpu_model']}, {p['logical_cores']} logical cores ({p['usable_cores']} usable), "
         f"{p['os']}"
         for p in (r.data["provenance"] for r in runs)
     )
-    interpreters = "; ".join(
-        f"{r.interpreter.label}, {gil_state(r)}, {r.data['provenance']['start_method']} start "
-        f"method, {job_parameters(r)}measured {r.data['provenance']['timestamp_utc']}"
-        for r in runs
-    )
+    lines = [f"Machine: {' / '.join(machines)}."]
     mode = "quick mode" if any(r.data["parameters"].get("quick") for r in runs) else "full run"
-    return escape(f"Machine: {' / '.join(machines)}. Interpreters: {interpreters}. {mode}.")
+    lines += [
+        f"{column_heading(r)}: {job_parameters(r)}{r.data['provenance']['start_method']} start "
+        f"method, {mode}, measured {r.data['provenance']['timestamp_utc']}."
+        for r in runs
+    ]
+    return "".join(f'<span class="gilbook-provenance">{escape(line)}</span>' for line in lines)
 
 
 def job_parameters(run: Run) -> str:
-    """The example's own parameters, such as the size of its job ("work=8100000, ")."""
+    """The example's own parameters, such as the size of its job ("work=8,100,000, ")."""
     shown = {k: v for k, v in run.data["parameters"].items() if k not in {"quick", "repeats"}}
-    return "".join(f"{key}={value}, " for key, value in shown.items())
+    return "".join(
+        f"{key}={value:,}, " if isinstance(value, int) else f"{key}={value}, "
+        for key, value in shown.items()
+    )
 
 
 def core_limit_note(runs: list[Run]) -> str:
     cores = distinct(str(r.data["provenance"]["usable_cores"]) for r in runs)
     return (
         f'<p class="gilbook-note">This machine had {escape(" or ".join(cores))} usable cores, '
-        "so no speedup here can exceed that number: with more workers than cores, "
-        "workers take turns.</p>"
+        "so that many times faster is the most that parallel work can gain here; "
+        "workers beyond that number only take turns.</p>"
     )
 
 
