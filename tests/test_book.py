@@ -88,7 +88,7 @@ def test_tables_state_their_provenance(book: Build) -> None:
                 assert provenance[field] in caption, field
             assert f"{provenance['logical_cores']} logical cores" in caption
         assert re.search(r"GIL (on|off)", caption)
-        assert "median of" in caption and "min to max" in caption
+        assert "median time of" in caption and "fastest to the slowest" in caption
         assert "Executed fresh by this build" in caption
         assert ORIGIN_PLACEHOLDER not in caption
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -72,3 +73,14 @@ def test_a_hanging_example_fails_the_build_within_its_timeout(tmp_path: Path) ->
     assert time.monotonic() - start < 120
     assert "timed out after 3 s" in build.log
     assert "stuck here" in build.log
+
+
+def test_without_free_threading_the_book_builds_and_says_so(tmp_path: Path) -> None:
+    only_the_build_python = str(Path(sys.executable).parent)
+    build = build_book(copy_book(tmp_path), PATH=only_the_build_python, GILBOOK_PYTHONS="")
+    assert build.returncode == 0, build.log
+    chapter = (build.html / f"{CHAPTER}.html").read_text()
+    assert "No free-threaded interpreter was available to this build" in chapter
+    assert "This build had no free-threaded interpreter" in chapter
+    about = (build.html / "about-these-numbers.html").read_text()
+    assert "No free-threaded interpreter was found" in about

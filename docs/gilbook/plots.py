@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import io
 from html import escape
+from typing import Any
 
 import matplotlib as mpl
 
 mpl.use("agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import matplotlib.pyplot as plt
+from matplotlib.typing import RcKeyType
 
-from gilbook.runner import ExampleRuns  # noqa: E402
-from gilbook.tables import HTML, column_heading, ratio  # noqa: E402
+from gilbook.runner import ExampleRuns
+from gilbook.tables import HTML, column_heading, ratio
 
 # Drawn in this colour, then replaced by the page's text colour.
 INK = "#123456"
 # Okabe and Ito's palette, distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
 HATCHES = ("", "//", "..", "xx", "\\\\", "--")
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",  # real text, in the page's font
     "font.size": 11,
     "text.color": INK,

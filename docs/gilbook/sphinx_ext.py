@@ -49,7 +49,7 @@ CODE_CELL = re.compile(
 )
 INPUTS_COMMENT = "# gilbook inputs:"
 # The modules that run inside the page kernels: a change to one re-executes every page.
-KERNEL_MODULES = ("interpreters.py", "plots.py", "runner.py", "tables.py")
+KERNEL_MODULES = ("interpreters.py", "plots.py", "provenance.py", "runner.py", "tables.py")
 REPORT_FILE = "gilbook-build.json"
 
 

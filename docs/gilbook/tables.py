@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from html import escape
 
 from gilbook.interpreters import Interpreter, Skipped
+from gilbook.provenance import provenance
 from gilbook.runner import ExampleRuns, Run
 
 # Replaced while Sphinx reads the page by "executed in this build" or "reused
@@ -152,8 +153,8 @@ def interpreters_table(found: list[Interpreter], skipped: list[Skipped]) -> HTML
         for i in found
     )
     table = (
-        '<table class="gilbook-table"><caption>Interpreters measured by this build, '
-        "in the order of the columns of every results table.</caption>"
+        '<table class="gilbook-table gilbook-text-table"><caption>Interpreters measured by '
+        "this build, in the order of the columns of every results table.</caption>"
         '<thead><tr><th scope="col">interpreter</th><th scope="col">GIL</th>'
         '<th scope="col">path</th><th scope="col">found by</th></tr></thead>'
         f"<tbody>{rows}</tbody></table>"
@@ -169,6 +170,27 @@ def interpreters_table(found: list[Interpreter], skipped: list[Skipped]) -> HTML
         )
         table += f"<p>Candidates not measured:</p><ul>{items}</ul>"
     return HTML(table)
+
+
+def machine_table() -> HTML:
+    """The machine that runs the build, as the examples' provenance block sees it."""
+    here = provenance()
+    rows = [
+        ("CPU", here["cpu_model"]),
+        ("logical cores", here["logical_cores"]),
+        ("cores this build may use", here["usable_cores"]),
+        ("operating system", here["os"]),
+        ("multiprocessing start method", here["start_method"]),
+        ("described at", here["timestamp_utc"]),
+    ]
+    body = "".join(
+        f'<tr><th scope="row">{escape(name)}</th><td>{escape(str(value))}</td></tr>'
+        for name, value in rows
+    )
+    return HTML(
+        '<table class="gilbook-table gilbook-text-table"><caption>The machine that built '
+        f"this book.</caption><tbody>{body}</tbody></table>"
+    )
 
 
 class HTML(str):
