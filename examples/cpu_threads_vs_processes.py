@@ -29,8 +29,10 @@ import sys
 import sysconfig
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import datetime, timezone
-from typing import Any, NoReturn
+from functools import partial
+from typing import Any, Callable, NoReturn
 
 CLAIM = (
     "Pure-Python CPU-bound work gets no faster with threads under the GIL, "
@@ -91,11 +93,10 @@ def make_pool(kind: str, workers: int) -> Executor:
     return ProcessPoolExecutor(max_workers=workers, initializer=warm_up)
 
 
-def summarise(variant: str, label: str, workers: int, seconds: list[float]) -> dict[str, Any]:
+def summarise(variant: str, label: str, seconds: list[float]) -> dict[str, Any]:
     return {
         "variant": variant,
         "label": label,
-        "workers": workers,
         "seconds": seconds,
         "median": statistics.median(seconds),
         "min": min(seconds),
@@ -108,17 +109,24 @@ def measure(total: int, workers: list[int], repeats: int) -> list[dict[str, Any]
 
     Pools are created (and their workers started by the warm-up) before the
     clock starts, so the timings compare running the job, not starting workers.
+    Each round times every variant once, so that a slow drift in the machine's
+    speed affects all variants alike.
     """
-    time_sequential(total)  # warm-up
-    seconds = [time_sequential(total) for _ in range(repeats)]
-    results = [summarise("sequential", "sequential", 1, seconds)]
-    for kind, one in (("threads", "thread"), ("processes", "process")):
-        for n in workers:
-            with make_pool(kind, n) as pool:
-                time_pool(pool, total, n)  # warm-up, also starts every worker
-                seconds = [time_pool(pool, total, n) for _ in range(repeats)]
-            results.append(summarise(f"{kind}-{n}", f"{n} {kind if n > 1 else one}", n, seconds))
-    return results
+    labels = {"sequential": "sequential"}
+    jobs: dict[str, Callable[[], float]] = {"sequential": partial(time_sequential, total)}
+    with ExitStack() as stack:
+        for kind, one in (("threads", "thread"), ("processes", "process")):
+            for n in workers:
+                pool = stack.enter_context(make_pool(kind, n))
+                labels[f"{kind}-{n}"] = f"{n} {kind if n > 1 else one}"
+                jobs[f"{kind}-{n}"] = partial(time_pool, pool, total, n)
+        for job in jobs.values():
+            job()  # warm-up, which also starts every worker
+        seconds: dict[str, list[float]] = {name: [] for name in jobs}
+        for _ in range(repeats):
+            for name, job in jobs.items():
+                seconds[name].append(job())
+    return [summarise(name, labels[name], seconds[name]) for name in jobs]
 
 
 # --- provenance: the same block in every example ---
