@@ -175,7 +175,7 @@ def fake_runs(text: str) -> ExampleRuns:
         "baseline": text,
         "timings": [timing],
     }
-    return ExampleRuns(Path(text), [Run(interpreter, json.dumps(document), 0.0)], [], False)
+    return ExampleRuns(Path(text), [Run(interpreter, json.dumps(document))])
 
 
 def test_example_output_cannot_inject_markup() -> None:

@@ -107,15 +107,14 @@ def discover() -> tuple[list[Interpreter], list[Skipped]]:
 
 
 def _unique(found: list[Interpreter], skipped: list[Skipped]) -> list[Interpreter]:
-    """Drop a candidate that is the same interpreter as an earlier one."""
-    seen: dict[str, Interpreter] = {}
+    """Keep the first of several candidates with the same key: one column per key."""
+    kept: dict[str, Interpreter] = {}
     for interpreter in found:
-        same = seen.get(interpreter.key) or seen.get(os.path.realpath(interpreter.executable))
-        if same is not None:
-            skipped.append(Skipped(interpreter.path, f"same interpreter as {same.path}"))
-            continue
-        seen[interpreter.key] = seen[os.path.realpath(interpreter.executable)] = interpreter
-    return list(dict.fromkeys(seen.values()))
+        first = kept.setdefault(interpreter.key, interpreter)
+        if first is not interpreter:
+            reason = f"same implementation, version and build as {first.path}"
+            skipped.append(Skipped(interpreter.path, reason))
+    return list(kept.values())
 
 
 def export(interpreters: list[Interpreter], skipped: list[Skipped]) -> str:

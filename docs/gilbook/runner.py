@@ -12,12 +12,11 @@ import json
 import os
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gilbook.interpreters import Interpreter, Skipped, resolved
+from gilbook.interpreters import Interpreter, resolved
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 QUICK_VARIABLE = "GILBOOK_QUICK"
@@ -41,7 +40,6 @@ class Run:
 
     interpreter: Interpreter
     stdout: str
-    wall_seconds: float
     data: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -62,8 +60,6 @@ class ExampleRuns:
 
     script: Path
     runs: list[Run]
-    skipped: list[Skipped]
-    quick: bool
 
     @property
     def name(self) -> str:
@@ -98,7 +94,6 @@ def run_once(script: Path, interpreter: Interpreter, quick: bool, timeout: float
     command = [interpreter.path, str(script), "--json", *(["--quick"] if quick else [])]
     env = {k: v for k, v in os.environ.items() if k not in KERNEL_ONLY_VARIABLES}
     where = f"{script.name} under {interpreter.label} ({interpreter.path})"
-    start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gilbook-") as empty_folder:
         try:
             done = subprocess.run(
@@ -113,11 +108,10 @@ def run_once(script: Path, interpreter: Interpreter, quick: bool, timeout: float
         except subprocess.TimeoutExpired as error:
             stderr = error.stderr.decode(errors="replace") if error.stderr else ""
             raise ExampleFailed(f"{where} timed out after {timeout:g} s\n{stderr}") from None
-    wall = time.perf_counter() - start
     if done.returncode != 0:
         raise ExampleFailed(f"{where} failed with exit status {done.returncode}\n{done.stderr}")
     try:
-        return Run(interpreter, done.stdout, wall)
+        return Run(interpreter, done.stdout)
     except json.JSONDecodeError as error:
         raise ExampleFailed(f"{where} printed no valid JSON ({error})\n{done.stderr}") from None
 
@@ -130,6 +124,5 @@ def run_example(script_name: str, timeout: float | None = None) -> ExampleRuns:
     quick = quick_mode()
     if timeout is None:
         timeout = float(os.environ.get(TIMEOUT_VARIABLE) or DEFAULT_TIMEOUT[quick])
-    interpreters, skipped = resolved()
-    runs = [run_once(script, i, quick, timeout) for i in interpreters]
-    return ExampleRuns(script, runs, skipped, quick)
+    interpreters, _ = resolved()
+    return ExampleRuns(script, [run_once(script, i, quick, timeout) for i in interpreters])

@@ -110,8 +110,8 @@ def label_origin(app: Sphinx, doctree: nodes.document) -> None:
         origin = f"Executed fresh by this build ({when})."
     else:
         origin = (
-            f"Reused from the execution cache, where it was stored on {when}: "
-            "neither this page nor its examples have changed since."
+            f"Reused from the execution cache, where it was stored on {when}: since then, "
+            "neither the page's code nor its examples nor the interpreters have changed."
         )
     app.gilbook_pages[docname] = {  # type: ignore[attr-defined]
         "executed": executed,
