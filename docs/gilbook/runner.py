@@ -45,8 +45,12 @@ class Run:
     def __post_init__(self) -> None:
         self.data = json.loads(self.stdout)
 
+    def timing_index(self, variant: str) -> int:
+        """Where `variant` is in this run's list of timings."""
+        return next(i for i, t in enumerate(self.data["timings"]) if t["variant"] == variant)
+
     def timing(self, variant: str) -> dict[str, Any]:
-        return next(t for t in self.data["timings"] if t["variant"] == variant)
+        return dict(self.data["timings"][self.timing_index(variant)])
 
     def speedup(self, variant: str) -> float:
         """How many times faster `variant` ran than the baseline, by medians."""

@@ -8,7 +8,7 @@ only; the raw JSON is attached under each table for anyone who wants to check.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from html import escape
 
 from gilbook.interpreters import Interpreter, Skipped
@@ -41,45 +41,111 @@ def column_heading(run: Run) -> str:
     return f"{run.interpreter.label} ({gil_state(run)})"
 
 
+def shown(pointer: str, text: str, css: str) -> str:
+    """A number or fact from an example's JSON, tagged with where it came from.
+
+    `pointer` is its path in the run's JSON ("timings/3/median"), so that the tests
+    (and a curious reader) can check every displayed value against the raw data.
+    """
+    return f'<span class="{css}" data-json="{escape(pointer)}">{escape(text)}</span>'
+
+
+def timing_cell(run: Run, variant: str) -> str:
+    """Speedup over the baseline, median time, and the fastest to the slowest run."""
+    index = run.timing_index(variant)
+    base = run.timing_index(run.data["baseline"])
+    row = run.data["timings"][index]
+    pointers = f"timings/{base}/median timings/{index}/median"
+    return (
+        f'<span class="gilbook-speedup" data-ratio="{pointers}">{ratio(run.speedup(variant))}'
+        "</span> "
+        + shown(f"timings/{index}/median", f"{seconds(row['median'])} s", "gilbook-median")
+        + '<span class="gilbook-spread">'
+        + shown(f"timings/{index}/min", seconds(row["min"]), "gilbook-min")
+        + " to "
+        + shown(f"timings/{index}/max", seconds(row["max"]), "gilbook-max")
+        + "</span>"
+    )
+
+
 def timings_table(example: ExampleRuns) -> str:
     """One row per variant, one column per interpreter: speedup, median and spread."""
+    first = example.runs[0].data
+    title = (
+        f"speedup over {escape(first['baseline'])} (its median time divided by the "
+        f"variant's), then the median time of {first['parameters']['repeats']} runs and, "
+        "below it, the fastest to the slowest run."
+    )
+    rows = [(t["variant"], t["label"]) for t in first["timings"]]
+    return results_table(example, title, rows, timing_cell, core_limit_note(example.runs))
+
+
+def display(value: object) -> str:
+    """An observed value as the tables show it."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return seconds(value)
+    return str(value)
+
+
+def observations_table(example: ExampleRuns, title: str) -> str:
+    """One row per observation, one column per interpreter: what each one reported."""
+    rows = [(o["name"], o["label"]) for o in example.runs[0].data["observations"]]
+
+    def cell(run: Run, name: str) -> str:
+        index = next((i for i, o in enumerate(run.data["observations"]) if o["name"] == name), None)
+        if index is None:
+            return "not reported"
+        value = run.data["observations"][index]["value"]
+        return shown(f"observations/{index}/value", display(value), "gilbook-value")
+
+    return results_table(example, escape(title), rows, cell)
+
+
+def results_table(
+    example: ExampleRuns,
+    title: str,
+    rows: list[tuple[str, str]],
+    cell: Callable[[Run, str], str],
+    notes: str = "",
+) -> str:
+    """A table of one example's runs: a row per key, a column per interpreter.
+
+    `title` is HTML; `cell(run, key)` returns the HTML inside one cell. The caption
+    carries the provenance of every column; the raw JSON follows the table.
+    """
     runs = example.runs
-    first = runs[0].data
-    variants = [(t["variant"], t["label"]) for t in first["timings"]]
-    repeats = first["parameters"]["repeats"]
-    baseline = first["baseline"]
-
     head = "".join(f'<th scope="col">{escape(column_heading(r))}</th>' for r in runs)
-    body = []
-    for variant, label in variants:
-        cells = [f'<th scope="row">{escape(label)}</th>']
-        for run in runs:
-            row = run.timing(variant)
-            cells.append(
-                f'<td data-variant="{escape(variant)}" '
-                f'data-interpreter="{escape(run.interpreter.key)}">'
-                f'<span class="gilbook-speedup">{ratio(run.speedup(variant))}</span> '
-                f'<span class="gilbook-median">{seconds(row["median"])} s</span> '
-                f'<span class="gilbook-spread">{seconds(row["min"])} to {seconds(row["max"])}</span>'
-                "</td>"
-            )
-        body.append(f"<tr>{''.join(cells)}</tr>")
-
+    body = "".join(
+        f'<tr><th scope="row">{escape(label)}</th>'
+        + "".join(
+            f'<td data-row="{escape(key)}" data-interpreter="{escape(r.interpreter.key)}">'
+            f"{cell(r, key)}</td>"
+            for r in runs
+        )
+        + "</tr>"
+        for key, label in rows
+    )
     caption = (
-        f'<span class="gilbook-title"><code>{escape(example.name)}</code>: speedup over '
-        f"{escape(baseline)} (its median time divided by the variant's), then the median "
-        f"time of {repeats} runs and, below it, the fastest to the slowest run.</span>"
+        f'<span class="gilbook-title"><code>{escape(example.name)}</code>: {title}</span>'
         f"{provenance_lines(runs)}"
         f'<span class="gilbook-origin">{ORIGIN_PLACEHOLDER}</span>'
     )
     return (
         '<div class="gilbook-results">'
         f'<table class="gilbook-table"><caption>{caption}</caption>'
-        f'<thead><tr><th scope="col">variant</th>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
-        f"{core_limit_note(runs)}{missing_free_threading_note(example)}{raw_json(runs)}"
+        f'<thead><tr><th scope="col">{escape(rows_heading(runs[0]))}</th>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+        f"{notes}{missing_free_threading_note(example)}{raw_json(runs)}"
         "</div>"
     )
+
+
+def rows_heading(run: Run) -> str:
+    return "variant" if "timings" in run.data else "observation"
 
 
 def provenance_lines(runs: list[Run]) -> str:
