@@ -32,7 +32,7 @@ def attribute(tag: Tag, name: str) -> str:
 
 def rounds_to(shown: str, value: float) -> bool:
     """Whether `shown` is `value` rounded to the decimals that `shown` has."""
-    number = shown.strip().removesuffix("×").removesuffix(" s")
+    number = shown.strip().removesuffix("×").removesuffix(" s").replace(",", "")
     decimals = len(number.split(".")[1]) if "." in number else 0
     return bool(abs(float(number) - value) <= 0.5 * 10**-decimals + 1e-9)
 
@@ -206,3 +206,28 @@ def test_missing_free_threading_is_explained() -> None:
     note = html.select_one(".gilbook-missing")
     assert note is not None and "No free-threaded interpreter" in note.get_text()
     assert "GILBOOK_PYTHONS" in note.get_text()
+
+
+def runs_of(book: Build, script: str) -> dict[str, Any]:
+    """The raw JSON of every run of `script` in this build, by interpreter key."""
+    for blocks in results_blocks(book).values():
+        for block in blocks:
+            if text_of(block, "caption").startswith(script):
+                return {
+                    attribute(pre, "data-interpreter"): json.loads(pre.get_text())
+                    for pre in block.select("pre.gilbook-raw")
+                }
+    raise AssertionError(f"no table for {script}")
+
+
+def test_the_race_loses_updates_without_a_lock_and_none_with_it(book: Build) -> None:
+    runs = runs_of(book, "race_adding_one.py")
+
+    def lost(data: dict[str, Any], variant: str) -> int:
+        return int(next(t for t in data["timings"] if t["variant"] == variant)["lost_max"])
+
+    assert all(lost(data, "locked") == 0 for data in runs.values())
+    free = [data for data in runs.values() if data["provenance"]["free_threaded_build"]]
+    if free:
+        assert any(lost(data, "unsafe") > 0 for data in free), "no lost update without the GIL"
+    assert any(lost(data, "unsafe") + lost(data, "call") > 0 for data in runs.values())

@@ -21,6 +21,13 @@ ORIGIN_PLACEHOLDER = "GILBOOK-ORIGIN"
 FREE_THREADING_HOWTO = "https://docs.python.org/3/howto/free-threading-python.html"
 
 
+class HTML(str):
+    """A string of HTML that Jupyter displays as HTML."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
 def seconds(value: float) -> str:
     """A duration to three significant figures, never in exponent form: 0.205, 1.43, 12.0."""
     if value <= 0:
@@ -68,7 +75,7 @@ def timing_cell(run: Run, variant: str) -> str:
     )
 
 
-def timings_table(example: ExampleRuns) -> str:
+def timings_table(example: ExampleRuns) -> HTML:
     """One row per variant, one column per interpreter: speedup, median and spread."""
     first = example.runs[0].data
     title = (
@@ -80,6 +87,52 @@ def timings_table(example: ExampleRuns) -> str:
     return results_table(example, title, rows, timing_cell, core_limit_note(example.runs))
 
 
+def race_cell(run: Run, variant: str) -> str:
+    """Lost updates out of the expected count (median, then min to max), and the time."""
+    index = run.timing_index(variant)
+    row = run.data["timings"][index]
+    at = f"timings/{index}"
+    return (
+        '<span class="gilbook-headline">lost '
+        + shown(f"{at}/lost_median", display(row["lost_median"]), "gilbook-lost")
+        + "</span>"
+        + '<span class="gilbook-spread">'
+        + shown(f"{at}/lost_min", display(row["lost_min"]), "gilbook-min")
+        + " to "
+        + shown(f"{at}/lost_max", display(row["lost_max"]), "gilbook-max")
+        + " of "
+        + shown(f"{at}/expected", display(row["expected"]), "gilbook-expected")
+        + "</span>"
+        + shown(f"{at}/median", f"{seconds(row['median'])} s", "gilbook-median")
+    )
+
+
+def race_table(example: ExampleRuns) -> HTML:
+    """One row per variant: how many updates the threads lost, and how long it took."""
+    first = example.runs[0].data
+    parameters = first["parameters"]
+    title = (
+        f"{parameters['threads']} threads each add 1 to a shared counter "
+        f"{parameters['increments']:,} times; {parameters['repeats']} races per variant. "
+        "Each cell: the median number of lost updates, then the fewest to the most lost "
+        "out of the updates expected, then the median time of a race."
+    )
+    rows = [(t["variant"], t["label"]) for t in first["timings"]]
+    return results_table(example, title, rows, race_cell)
+
+
+def listings(example: ExampleRuns, key: str, what: str) -> HTML:
+    """A text field of every run's JSON (such as a bytecode listing), one block per column."""
+    blocks = "".join(
+        f'<figure class="gilbook-listing"><figcaption>{escape(what)} on '
+        f"{escape(column_heading(run))}</figcaption>"
+        f'<pre data-interpreter="{escape(run.interpreter.key)}" data-json="{escape(key)}">'
+        f"{escape(run.data[key])}</pre></figure>"
+        for run in example.runs
+    )
+    return HTML(f'<div class="gilbook-listings">{blocks}</div>')
+
+
 def display(value: object) -> str:
     """An observed value as the tables show it."""
     if value is None:
@@ -88,10 +141,12 @@ def display(value: object) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return seconds(value)
+    if isinstance(value, int):
+        return f"{value:,}"
     return str(value)
 
 
-def observations_table(example: ExampleRuns, title: str) -> str:
+def observations_table(example: ExampleRuns, title: str) -> HTML:
     """One row per observation, one column per interpreter: what each one reported."""
     rows = [(o["name"], o["label"]) for o in example.runs[0].data["observations"]]
 
@@ -111,7 +166,7 @@ def results_table(
     rows: list[tuple[str, str]],
     cell: Callable[[Run, str], str],
     notes: str = "",
-) -> str:
+) -> HTML:
     """A table of one example's runs: a row per key, a column per interpreter.
 
     `title` is HTML; `cell(run, key)` returns the HTML inside one cell. The caption
@@ -134,7 +189,7 @@ def results_table(
         f"{provenance_lines(runs)}"
         f'<span class="gilbook-origin">{ORIGIN_PLACEHOLDER}</span>'
     )
-    return (
+    return HTML(
         '<div class="gilbook-results">'
         f'<table class="gilbook-table"><caption>{caption}</caption>'
         f'<thead><tr><th scope="col">{escape(rows_heading(runs[0]))}</th>{head}</tr></thead>'
@@ -257,10 +312,3 @@ def machine_table() -> HTML:
         '<table class="gilbook-table gilbook-text-table"><caption>The machine that built '
         f"this book.</caption><tbody>{body}</tbody></table>"
     )
-
-
-class HTML(str):
-    """A string of HTML that Jupyter displays as HTML."""
-
-    def _repr_html_(self) -> str:
-        return str(self)
