@@ -104,6 +104,11 @@ def race_cell(run: Run, variant: str) -> str:
         + shown(f"{at}/expected", display(row["expected"]), "gilbook-expected")
         + "</span>"
         + shown(f"{at}/median", f"{seconds(row['median'])} s", "gilbook-median")
+        + '<span class="gilbook-spread">'
+        + shown(f"{at}/min", seconds(row["min"]), "gilbook-min")
+        + " to "
+        + shown(f"{at}/max", seconds(row["max"]), "gilbook-max")
+        + "</span>"
     )
 
 
@@ -115,7 +120,8 @@ def race_table(example: ExampleRuns) -> HTML:
         f"{parameters['threads']} threads each add 1 to a shared counter "
         f"{parameters['increments']:,} times; {parameters['repeats']} races per variant. "
         "Each cell: the median number of lost updates, then the fewest to the most lost "
-        "out of the updates expected, then the median time of a race."
+        "out of the updates expected, then the median time of a race and, below it, the "
+        "fastest to the slowest race."
     )
     rows = [(t["variant"], t["label"]) for t in first["timings"]]
     return results_table(example, title, rows, race_cell)
