@@ -15,10 +15,11 @@ import matplotlib as mpl
 
 mpl.use("agg")
 import matplotlib.pyplot as plt
+from matplotlib.patches import Rectangle
 from matplotlib.typing import RcKeyType
 
-from gilbook.runner import ExampleRuns
-from gilbook.tables import HTML, column_heading, ratio
+from gilbook.runner import ExampleRuns, Run
+from gilbook.tables import HTML, column_heading, ratio, seconds
 
 # Drawn in this colour, then replaced by the page's text colour.
 INK = "#123456"
@@ -79,14 +80,69 @@ def speedup_chart(example: ExampleRuns) -> HTML:
         + "."
         for run in runs
     )
-    image = svg.getvalue().replace(INK, "currentColor")
-    image = image[image.index("<svg") :].replace(
-        "<svg", f'<svg role="img" aria-label="{escape(alt)}"', 1
-    )
     caption = (
         f"Speedup of each variant of {escape(example.name)} over {escape(baseline)}, by "
         f"interpreter; higher is better. The dashed line marks the {cores} usable cores of "
         f"the machine that measured it: {cores}× is the most that parallel work can gain there."
+    )
+    return figure_html(svg.getvalue(), alt, caption)
+
+
+def timeline_chart(run: Run) -> HTML:
+    """One panel per way of working, one row per worker, one bar per step."""
+    timelines: dict[str, list[dict[str, Any]]] = run.data["timelines"]
+    labels = {t["variant"]: t["label"] for t in run.data["timings"]}
+    end = max(step["end"] for log in timelines.values() for step in log)
+    heights = [len({step["worker"] for step in log}) + 0.6 for log in timelines.values()]
+    colours = {"work": PALETTE[0], "wait": PALETTE[1]}
+
+    with plt.rc_context(STYLE):
+        figure, panels = plt.subplots(
+            len(timelines), 1, figsize=(7.5, 1.0 + 0.42 * sum(heights)), sharex=True,
+            height_ratios=heights, layout="constrained",
+        )  # fmt: skip
+        for axes, (way, log) in zip(panels, timelines.items(), strict=True):
+            workers = list(dict.fromkeys(step["worker"] for step in log))
+            for step in log:
+                row = workers.index(step["worker"])
+                width = step["end"] - step["start"]
+                axes.barh(row, width, left=step["start"], height=0.7,
+                          color=colours[step["kind"]], edgecolor=INK, linewidth=0.4,
+                          hatch="//" if step["kind"] == "wait" else "")  # fmt: skip
+                if width > end * 0.08:
+                    ink = "#ffffff" if step["kind"] == "work" else "#000000"
+                    axes.text(step["start"] + width / 2, row, step["step"], ha="center",
+                              va="center", fontsize=7, color=ink)  # fmt: skip
+            axes.set_yticks(range(len(workers)), workers, fontsize=8)
+            axes.invert_yaxis()
+            axes.set_title(labels[way], loc="left", fontsize=10)
+        panels[-1].set_xlabel("seconds since the recipe started")
+        handles = [Rectangle((0, 0), 1, 1, color=colours["work"], label="working (CPU)"),
+                   Rectangle((0, 0), 1, 1, color=colours["wait"], hatch="//",
+                                 label="waiting (baking)")]  # fmt: skip
+        figure.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=9)
+        svg = io.StringIO()
+        figure.savefig(svg, format="svg", transparent=True, metadata={"Date": None})
+        plt.close(figure)
+
+    alt = f"Timeline of every step on {column_heading(run)}. " + " ".join(
+        f"{labels[way]}: finished after {seconds(max(s['end'] for s in log))} s, "
+        + f"using {len({s['worker'] for s in log})} worker(s)."
+        for way, log in timelines.items()
+    )
+    caption = (
+        f"When each step of the recipe ran, on {escape(column_heading(run))}: one panel per "
+        "way of cooking, one row per worker (thread, process or event loop). Solid bars "
+        "are working steps, hatched bars are waiting. Taken from the last run of each way."
+    )
+    return figure_html(svg.getvalue(), alt, caption)
+
+
+def figure_html(svg: str, alt: str, caption: str) -> HTML:
+    """An inline SVG chart in the page's text colour, with alt text and a caption."""
+    image = svg.replace(INK, "currentColor")
+    image = image[image.index("<svg") :].replace(
+        "<svg", f'<svg role="img" aria-label="{escape(alt)}"', 1
     )
     return HTML(
         f'<figure class="gilbook-figure">{image}<figcaption>{caption}</figcaption></figure>'
