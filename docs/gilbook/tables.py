@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from functools import partial
 from html import escape
 
 from gilbook.interpreters import Interpreter, Skipped
@@ -57,15 +58,16 @@ def shown(pointer: str, text: str, css: str) -> str:
     return f'<span class="{css}" data-json="{escape(pointer)}">{escape(text)}</span>'
 
 
-def timing_cell(run: Run, variant: str) -> str:
-    """Speedup over the baseline, median time, and the fastest to the slowest run."""
+def timing_cell(run: Run, variant: str, *, cost: bool = False) -> str:
+    """Speedup over the baseline (or, for a cost, times as long), median time and spread."""
     index = run.timing_index(variant)
     base = run.timing_index(run.data["baseline"])
     row = run.data["timings"][index]
-    pointers = f"timings/{base}/median timings/{index}/median"
+    pair = (index, base) if cost else (base, index)
+    pointers = " ".join(f"timings/{i}/median" for i in pair)
+    value = 1 / run.speedup(variant) if cost else run.speedup(variant)
     return (
-        f'<span class="gilbook-speedup" data-ratio="{pointers}">{ratio(run.speedup(variant))}'
-        "</span> "
+        f'<span class="gilbook-speedup" data-ratio="{pointers}">{ratio(value)}</span> '
         + shown(f"timings/{index}/median", f"{seconds(row['median'])} s", "gilbook-median")
         + '<span class="gilbook-spread">'
         + shown(f"timings/{index}/min", seconds(row["min"]), "gilbook-min")
@@ -85,6 +87,18 @@ def timings_table(example: ExampleRuns) -> HTML:
     )
     rows = [(t["variant"], t["label"]) for t in first["timings"]]
     return results_table(example, title, rows, timing_cell, core_limit_note(example.runs))
+
+
+def costs_table(example: ExampleRuns, what: str) -> HTML:
+    """Like `timings_table`, for costs: each variant's time as a multiple of the baseline's."""
+    first = example.runs[0].data
+    title = (
+        f"{escape(what)}: the time as a multiple of {escape(first['baseline'])}'s (the "
+        f"variant's median time divided by its), then the median time of "
+        f"{first['parameters']['repeats']} runs and, below it, the fastest to the slowest."
+    )
+    rows = [(t["variant"], t["label"]) for t in first["timings"]]
+    return results_table(example, title, rows, partial(timing_cell, cost=True))
 
 
 def race_cell(run: Run, variant: str) -> str:
@@ -163,7 +177,7 @@ def observations_table(example: ExampleRuns, title: str) -> HTML:
         value = run.data["observations"][index]["value"]
         return shown(f"observations/{index}/value", display(value), "gilbook-value")
 
-    return results_table(example, escape(title), rows, cell)
+    return results_table(example, escape(title), rows, cell, rows_heading="observation")
 
 
 def results_table(
@@ -172,6 +186,7 @@ def results_table(
     rows: list[tuple[str, str]],
     cell: Callable[[Run, str], str],
     notes: str = "",
+    rows_heading: str = "variant",
 ) -> HTML:
     """A table of one example's runs: a row per key, a column per interpreter.
 
@@ -198,15 +213,11 @@ def results_table(
     return HTML(
         '<div class="gilbook-results">'
         f'<table class="gilbook-table"><caption>{caption}</caption>'
-        f'<thead><tr><th scope="col">{escape(rows_heading(runs[0]))}</th>{head}</tr></thead>'
+        f'<thead><tr><th scope="col">{escape(rows_heading)}</th>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table>"
         f"{notes}{missing_free_threading_note(example)}{raw_json(runs)}"
         "</div>"
     )
-
-
-def rows_heading(run: Run) -> str:
-    return "variant" if "timings" in run.data else "observation"
 
 
 def provenance_lines(runs: list[Run]) -> str:
