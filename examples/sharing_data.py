@@ -251,7 +251,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=positive_int, help="handovers timed per way")
     args = parser.parse_args(argv)
     args.length = args.length or (200_000 if args.quick else 1_000_000)
-    args.repeats = args.repeats or (3 if args.quick else 5)
+    args.repeats = args.repeats or (5 if args.quick else 11)
     return args
 
 

@@ -30,11 +30,17 @@ def attribute(tag: Tag, name: str) -> str:
     return str(tag.get(name, ""))
 
 
+UNITS = {"": 1.0, "×": 1.0, "s": 1.0, "ms": 1e-3, "µs": 1e-6}
+
+
 def rounds_to(shown: str, value: float) -> bool:
-    """Whether `shown` is `value` rounded to the decimals that `shown` has."""
-    number = shown.strip().removesuffix("×").removesuffix(" s").replace(",", "")
-    decimals = len(number.split(".")[1]) if "." in number else 0
-    return bool(abs(float(number) - value) <= 0.5 * 10**-decimals + 1e-9)
+    """Whether `shown` ("12.3 ms", "1.98×", "4,000") is `value` rounded as displayed."""
+    found = re.fullmatch(r"([\d,]+(?:\.(\d+))?)\s*(×|s|ms|µs)?", shown.strip())
+    assert found, f"not a displayed number: {shown!r}"
+    number, decimals, unit = found.groups()
+    scale = UNITS[unit or ""]
+    tolerance = 0.5 * 10 ** -len(decimals or "") * scale
+    return bool(abs(float(number.replace(",", "")) * scale - value) <= tolerance + 1e-12)
 
 
 def results_blocks(book: Build) -> dict[str, list[Tag]]:

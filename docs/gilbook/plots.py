@@ -19,7 +19,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.typing import RcKeyType
 
 from gilbook.runner import ExampleRuns, Run
-from gilbook.tables import HTML, column_heading, ratio, seconds
+from gilbook.tables import HTML, column_heading, duration, ratio
 
 # Drawn in this colour, then replaced by the page's text colour.
 INK = "#123456"
@@ -126,7 +126,7 @@ def timeline_chart(run: Run) -> HTML:
         plt.close(figure)
 
     alt = f"Timeline of every step on {column_heading(run)}. " + " ".join(
-        f"{labels[way]}: finished after {seconds(max(s['end'] for s in log))} s, "
+        f"{labels[way]}: finished after {duration(max(s['end'] for s in log))}, "
         + f"using {len({s['worker'] for s in log})} worker(s)."
         for way, log in timelines.items()
     )

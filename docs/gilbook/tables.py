@@ -29,12 +29,20 @@ class HTML(str):
         return str(self)
 
 
-def seconds(value: float) -> str:
-    """A duration to three significant figures, never in exponent form: 0.205, 1.43, 12.0."""
+def significant(value: float) -> str:
+    """A number to three significant figures, never in exponent form: 0.205, 1.43, 12.0."""
     if value <= 0:
         return "0"
     decimals = max(0, 2 - math.floor(math.log10(value)))
     return f"{value:.{decimals}f}"
+
+
+def duration(value: float) -> str:
+    """Seconds in the unit that reads best: 1.43 s, 12.0 ms, 91.1 µs."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3)):
+        if value >= scale:
+            return f"{significant(value / scale)} {unit}"
+    return f"{significant(value / 1e-6)} µs"
 
 
 def ratio(value: float) -> str:
@@ -68,11 +76,11 @@ def timing_cell(run: Run, variant: str, *, cost: bool = False) -> str:
     value = 1 / run.speedup(variant) if cost else run.speedup(variant)
     return (
         f'<span class="gilbook-speedup" data-ratio="{pointers}">{ratio(value)}</span> '
-        + shown(f"timings/{index}/median", f"{seconds(row['median'])} s", "gilbook-median")
+        + shown(f"timings/{index}/median", duration(row["median"]), "gilbook-median")
         + '<span class="gilbook-spread">'
-        + shown(f"timings/{index}/min", seconds(row["min"]), "gilbook-min")
+        + shown(f"timings/{index}/min", duration(row["min"]), "gilbook-min")
         + " to "
-        + shown(f"timings/{index}/max", seconds(row["max"]), "gilbook-max")
+        + shown(f"timings/{index}/max", duration(row["max"]), "gilbook-max")
         + "</span>"
     )
 
@@ -117,11 +125,11 @@ def race_cell(run: Run, variant: str) -> str:
         + " of "
         + shown(f"{at}/expected", display(row["expected"]), "gilbook-expected")
         + "</span>"
-        + shown(f"{at}/median", f"{seconds(row['median'])} s", "gilbook-median")
+        + shown(f"{at}/median", duration(row["median"]), "gilbook-median")
         + '<span class="gilbook-spread">'
-        + shown(f"{at}/min", seconds(row["min"]), "gilbook-min")
+        + shown(f"{at}/min", duration(row["min"]), "gilbook-min")
         + " to "
-        + shown(f"{at}/max", seconds(row["max"]), "gilbook-max")
+        + shown(f"{at}/max", duration(row["max"]), "gilbook-max")
         + "</span>"
     )
 
@@ -160,7 +168,7 @@ def display(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return seconds(value)
+        return significant(value)
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
