@@ -21,7 +21,7 @@ extensions = [
     "sphinx_copybutton",
     "gilbook.sphinx_ext",
 ]
-exclude_patterns = ["gilbook", "**/__pycache__", "**.ipynb_checkpoints"]
+exclude_patterns = ["gilbook", "_templates", "**/__pycache__", "**.ipynb_checkpoints"]
 
 # --- MyST and MyST-NB -------------------------------------------------------
 myst_enable_extensions = ["colon_fence", "deflist", "substitution"]
@@ -43,7 +43,9 @@ extlinks = {"pydoc": ("https://docs.python.org/3/%s", "%s")}
 html_theme = "sphinx_book_theme"
 html_title = project
 html_static_path = ["docs/_static"]
+templates_path = ["docs/_templates"]
 html_css_files = ["gilbook.css"]
+html_favicon = "docs/_static/favicon.svg"
 html_last_updated_fmt = "%Y-%m-%d"
 html_show_sourcelink = False
 html_theme_options = {
