@@ -48,6 +48,7 @@ html_css_files = ["gilbook.css"]
 html_favicon = "docs/_static/favicon.svg"
 html_last_updated_fmt = "%Y-%m-%d"
 html_show_sourcelink = False
+html_use_index = False  # the book has no index entries worth a page
 html_theme_options = {
     "repository_url": "",
     "use_download_button": False,

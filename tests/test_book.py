@@ -244,3 +244,15 @@ def test_the_race_loses_updates_without_a_lock_and_none_with_it(book: Build) -> 
     if free:
         assert any(lost(data, "unsafe") > 0 for data in free), "no lost update without the GIL"
     assert any(lost(data, "unsafe") + lost(data, "call") > 0 for data in runs.values())
+
+
+def test_tables_have_header_cells_and_captions_and_headings_are_in_order(book: Build) -> None:
+    for page in book.html.glob("*.html"):
+        article = soup(page).select_one("article")
+        if article is None:
+            continue
+        for table in article.find_all("table"):
+            assert table.find("caption") and table.find("th"), (page.name, str(table)[:200])
+        levels = [int(h.name[1]) for h in article.find_all(["h1", "h2", "h3", "h4", "h5", "h6"])]
+        assert levels[:1] == [1], page.name
+        assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), page.name

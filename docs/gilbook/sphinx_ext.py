@@ -126,6 +126,22 @@ def label_origin(app: Sphinx, doctree: nodes.document) -> None:
             )
 
 
+def caption_untitled_tables(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Give every table a caption: one without a title takes its section's title.
+
+    Such tables come from extensions, such as MyST-NB's table of execution times.
+    """
+    for table in doctree.findall(nodes.table):
+        if table.next_node(nodes.title) is None:
+            section = table.parent
+            while section is not None and not isinstance(section, nodes.section):
+                section = section.parent
+            if section is not None:
+                title = section.next_node(nodes.title).astext()
+                table.insert(0, nodes.title("", title))
+                table["ids"] = table["ids"] or [nodes.make_id(f"table {title}")]
+
+
 def report(app: Sphinx, exception: Exception | None) -> None:
     """Log which pages executed and write the same facts to a JSON file for tests."""
     pages: dict[str, Any] = app.gilbook_pages  # type: ignore[attr-defined]
@@ -144,6 +160,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", record_build_start)
     app.connect("source-read", add_inputs_to_first_cell)
     app.connect("doctree-read", label_origin)
+    app.connect("doctree-resolved", caption_untitled_tables)
     app.connect("build-finished", report)
     # Pages are read one at a time: timings taken by parallel readers would be skewed.
     return {"parallel_read_safe": False, "parallel_write_safe": True}
