@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -255,4 +256,4 @@ def test_tables_have_header_cells_and_captions_and_headings_are_in_order(book: B
             assert table.find("caption") and table.find("th"), (page.name, str(table)[:200])
         levels = [int(h.name[1]) for h in article.find_all(["h1", "h2", "h3", "h4", "h5", "h6"])]
         assert levels[:1] == [1], page.name
-        assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), page.name
+        assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), page.name
