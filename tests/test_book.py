@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +258,12 @@ def test_tables_have_header_cells_and_captions_and_headings_are_in_order(book: B
         levels = [int(h.name[1]) for h in article.find_all(["h1", "h2", "h3", "h4", "h5", "h6"])]
         assert levels[:1] == [1], page.name
         assert all(b <= a + 1 for a, b in itertools.pairwise(levels)), page.name
+
+
+def test_examples_zip_holds_exactly_the_examples(book: Build) -> None:
+    index = soup(book.html / "index.html").select_one("a.gilbook-zip")
+    assert index is not None
+    with zipfile.ZipFile(book.html / attribute(index, "href")) as archive:
+        members = {Path(name).name: archive.read(name) for name in archive.namelist()}
+    expected = [*EXAMPLES, EXAMPLES[0].parent / "README.md"]
+    assert members == {path.name: path.read_bytes() for path in expected}

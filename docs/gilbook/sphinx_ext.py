@@ -23,6 +23,7 @@ import json
 import os
 import re
 import time
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ INPUTS_COMMENT = "# gilbook inputs:"
 # The modules that run inside the page kernels: a change to one re-executes every page.
 KERNEL_MODULES = ("interpreters.py", "plots.py", "provenance.py", "runner.py", "tables.py")
 REPORT_FILE = "gilbook-build.json"
+ZIP_NAME, ZIP_FOLDER = "examples.zip", "parallelism-and-the-gil-examples"
 
 
 def sha256(path: Path) -> str:
@@ -142,6 +144,16 @@ def caption_untitled_tables(app: Sphinx, doctree: nodes.document, docname: str) 
                 table["ids"] = table["ids"] or [nodes.make_id(f"table {title}")]
 
 
+def zip_examples(app: Sphinx, exception: Exception | None) -> None:
+    """Offer every example, with the example contract, as one download: examples.zip."""
+    if exception is not None or app.builder.format != "html":
+        return
+    files = [*sorted(EXAMPLES.glob("*.py")), EXAMPLES / "README.md"]
+    with zipfile.ZipFile(Path(app.outdir) / ZIP_NAME, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, f"{ZIP_FOLDER}/{path.name}")
+
+
 def report(app: Sphinx, exception: Exception | None) -> None:
     """Log which pages executed and write the same facts to a JSON file for tests."""
     pages: dict[str, Any] = app.gilbook_pages  # type: ignore[attr-defined]
@@ -161,6 +173,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("source-read", add_inputs_to_first_cell)
     app.connect("doctree-read", label_origin)
     app.connect("doctree-resolved", caption_untitled_tables)
+    app.connect("build-finished", zip_examples)
     app.connect("build-finished", report)
     # Pages are read one at a time: timings taken by parallel readers would be skewed.
     return {"parallel_read_safe": False, "parallel_write_safe": True}
