@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from gilbook.interpreters import Interpreter, resolved
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 QUICK_VARIABLE = "GILBOOK_QUICK"
 TIMEOUT_VARIABLE = "GILBOOK_EXAMPLE_TIMEOUT"
+PROGRESS_VARIABLE = "GILBOOK_PROGRESS"  # a file the build tails to show progress
 DEFAULT_TIMEOUT = {False: 180.0, True: 60.0}  # seconds per run, by quick mode
 # Variables a Jupyter kernel sets that must not reach an example's interpreter.
 KERNEL_ONLY_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "MPLBACKEND", "PYDEVD_USE_FRAME_EVAL")
@@ -93,11 +95,21 @@ class ExampleRuns:
         return timings_table(self)
 
 
+def report_progress(*fields: str) -> None:
+    """Tell the build (which shows it while the page runs) what is happening now."""
+    progress = os.environ.get(PROGRESS_VARIABLE)
+    if progress:
+        with Path(progress).open("a", encoding="utf-8") as log:
+            log.write("\t".join(fields) + "\n")
+
+
 def run_once(script: Path, interpreter: Interpreter, quick: bool, timeout: float) -> Run:
     """Run `script` with ``--json`` under `interpreter` in an empty folder."""
     command = [interpreter.path, str(script), "--json", *(["--quick"] if quick else [])]
     env = {k: v for k, v in os.environ.items() if k not in KERNEL_ONLY_VARIABLES}
     where = f"{script.name} under {interpreter.label} ({interpreter.path})"
+    report_progress("start", script.name, interpreter.label)
+    start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gilbook-") as empty_folder:
         try:
             done = subprocess.run(
@@ -112,6 +124,7 @@ def run_once(script: Path, interpreter: Interpreter, quick: bool, timeout: float
         except subprocess.TimeoutExpired as error:
             stderr = error.stderr.decode(errors="replace") if error.stderr else ""
             raise ExampleFailed(f"{where} timed out after {timeout:g} s\n{stderr}") from None
+    report_progress("done", script.name, interpreter.label, f"{time.perf_counter() - start:.1f}")
     if done.returncode != 0:
         raise ExampleFailed(f"{where} failed with exit status {done.returncode}\n{done.stderr}")
     try:

@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 import zipfile
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from gilbook import interpreters
-from gilbook.runner import EXAMPLES, quick_mode
+from gilbook.runner import EXAMPLES, PROGRESS_VARIABLE, quick_mode
 from gilbook.tables import ORIGIN_PLACEHOLDER
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ INPUTS_COMMENT = "# gilbook inputs:"
 # The modules that run inside the page kernels: a change to one re-executes every page.
 KERNEL_MODULES = ("interpreters.py", "plots.py", "provenance.py", "runner.py", "tables.py")
 REPORT_FILE = "gilbook-build.json"
+PROGRESS_FILE = "gilbook-progress.log"
 ZIP_NAME, ZIP_FOLDER = "examples.zip", "parallelism-and-the-gil-examples"
 
 
@@ -95,9 +97,55 @@ def add_inputs_to_first_cell(app: Sphinx, docname: str, source: list[str]) -> No
     source[0] = text[:start] + comment + text[start:]
 
 
+class ExampleProgress:
+    """Follows the progress file that page kernels append to (gilbook.runner), and logs it.
+
+    The kernels run the examples while Sphinx waits for a page, so a thread shows
+    each run as it starts and ends; `runs` keeps every finished run for the summary.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.path.write_text("", encoding="utf-8")
+        self.runs: list[tuple[str, str, float]] = []
+        self._offset = 0
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._follow, daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        while not self._stopped.wait(0.25):
+            self.read()
+
+    def read(self) -> None:
+        """Log every complete line added since the last read."""
+        with self._lock, self.path.open(encoding="utf-8") as log:
+            log.seek(self._offset)
+            lines = log.read().splitlines(keepends=True)
+            complete = [line for line in lines if line.endswith("\n")]
+            self._offset += sum(len(line.encode()) for line in complete)
+            for line in complete:
+                event, script, label, *took = line.rstrip("\n").split("\t")
+                if event == "start":
+                    logger.info(f"gilbook: running {script} under {label}")
+                else:
+                    self.runs.append((script, label, float(took[0])))
+                    logger.info(f"gilbook: {script} under {label} took {took[0]} s")
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+        self.read()
+
+
 def record_build_start(app: Sphinx) -> None:
     app.gilbook_build_start = time.time()  # type: ignore[attr-defined]
     app.gilbook_pages = {}  # type: ignore[attr-defined]
+    progress = Path(app.doctreedir) / PROGRESS_FILE
+    progress.parent.mkdir(parents=True, exist_ok=True)
+    os.environ[PROGRESS_VARIABLE] = str(progress)
+    app.gilbook_progress = ExampleProgress(progress)  # type: ignore[attr-defined]
 
 
 def label_origin(app: Sphinx, doctree: nodes.document) -> None:
@@ -138,8 +186,9 @@ def caption_untitled_tables(app: Sphinx, doctree: nodes.document, docname: str) 
             section = table.parent
             while section is not None and not isinstance(section, nodes.section):
                 section = section.parent
-            if section is not None:
-                title = section.next_node(nodes.title).astext()
+            heading = section.next_node(nodes.title) if section is not None else None
+            if heading is not None:
+                title = heading.astext()
                 table.insert(0, nodes.title("", title))
                 table["ids"] = table["ids"] or [nodes.make_id(f"table {title}")]
 
@@ -155,15 +204,37 @@ def zip_examples(app: Sphinx, exception: Exception | None) -> None:
 
 
 def report(app: Sphinx, exception: Exception | None) -> None:
-    """Log which pages executed and write the same facts to a JSON file for tests."""
+    """End the build with a one-screen summary, and write its facts to a JSON file."""
+    progress: ExampleProgress = app.gilbook_progress  # type: ignore[attr-defined]
+    progress.stop()
     pages: dict[str, Any] = app.gilbook_pages  # type: ignore[attr-defined]
-    for docname, page in sorted(pages.items()):
-        how = f"executed in {page['seconds']:.1f} s" if page["executed"] else "from cache"
-        logger.info(f"gilbook: {docname}: {how}")
-    executed = sum(page["executed"] for page in pages.values())
-    logger.info(f"gilbook: {executed} of {len(pages)} re-read notebook pages executed")
+    executed = {name: page for name, page in pages.items() if page["executed"]}
+    by_example: dict[str, list[tuple[str, float]]] = {}
+    for script, label, seconds in progress.runs:
+        by_example.setdefault(script, []).append((label, seconds))
+    elapsed = time.time() - app.gilbook_build_start  # type: ignore[attr-defined]
+    executing = sum(p["seconds"] or 0 for p in executed.values())
+    cached = len(pages) - len(executed)
+    runs_seconds = sum(seconds for *_, seconds in progress.runs)
+    mode = "quick" if quick_mode() else "full"
+    lines = [
+        f"pages re-read: {len(pages)}; executed: {len(executed)} ({executing:.1f} s); cached: {cached}",
+        *(f"  {name}: {page['seconds']:.1f} s" for name, page in sorted(executed.items())),
+        "interpreters: "
+        + ", ".join(f"{i.label} (GIL {i.gil})" for i in interpreters.resolved()[0]),
+        f"example runs: {len(progress.runs)} ({mode} mode), {runs_seconds:.1f} s in all",
+        *(
+            f"  {script}: {sum(s for _, s in runs):.1f} s ("
+            + ", ".join(f"{label} {s:.1f} s" for label, s in runs)
+            + ")"
+            for script, runs in sorted(by_example.items())
+        ),
+        f"whole build: {elapsed:.1f} s",
+    ]
+    logger.info("gilbook: summary\n" + "\n".join(f"  {line}" for line in lines))
     report_path = Path(app.doctreedir) / REPORT_FILE
-    report_path.write_text(json.dumps({"pages": pages}, indent=2), encoding="utf-8")
+    facts = {"pages": pages, "runs": progress.runs, "seconds": elapsed}
+    report_path.write_text(json.dumps(facts, indent=2), encoding="utf-8")
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
