@@ -10,13 +10,14 @@ from __future__ import annotations
 import ast
 import functools
 import http.server
+import json
 import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Request, ViewportSize, sync_playwright
 
 from helpers import ROOT, Build
 
@@ -195,3 +196,36 @@ def test_no_serious_or_critical_accessibility_violations(
             ]
         context.close()
     assert not problems, "\n".join(problems)
+
+
+def bytes_loaded(browser: Browser, site: str, name: str) -> dict[str, int]:
+    """Every URL that loading `name` fetched, with the size of its body."""
+    sizes: dict[str, int] = {}
+    context = browser.new_context()
+    page = context.new_page()
+
+    def record(request: Request) -> None:
+        sizes[request.url] = request.sizes()["responseBodySize"]
+
+    page.on("requestfinished", record)
+    page.goto(f"{site}/{name}", wait_until="networkidle")
+    context.close()
+    return sizes
+
+
+def test_page_weight_is_only_theme_assets_content_and_plots(
+    book: Build, site: str, browser: Browser
+) -> None:
+    """Writes the bytes each page loads to _build/page-weight.json."""
+    weights = {}
+    for name in pages(book):
+        sizes = bytes_loaded(browser, site, name)
+        own = (f"{site}/{name}", f"{site}/_static/", f"{site}/_images/", f"{site}/searchindex.js")
+        assert all(url.startswith(own) for url in sizes), [
+            u for u in sizes if not u.startswith(own)
+        ]
+        weights[name] = {"bytes": sum(sizes.values()), "requests": len(sizes)}
+    report = ROOT / "_build" / "page-weight.json"
+    report.parent.mkdir(exist_ok=True)
+    report.write_text(json.dumps(weights, indent=2), encoding="utf-8")
+    assert all(weight["bytes"] > 0 for weight in weights.values())
