@@ -166,7 +166,7 @@ def measure(unit: float, repeats: int) -> tuple[list[dict[str, Any]], dict[str, 
     return timings, timelines
 
 
-# --- provenance: the same block in every example ---
+# --- provenance and argument errors: the same block in every example ---
 def provenance() -> dict[str, Any]:
     """Where and how these numbers were measured."""
     gil_check = getattr(sys, "_is_gil_enabled", None)
@@ -212,7 +212,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-# --- end of provenance block ---
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argument parser that reports a bad argument in one line, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+# --- end of the shared block ---
 
 
 def positive_int(text: str) -> int:
@@ -224,13 +231,6 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """An argument parser that reports a bad argument in one line, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

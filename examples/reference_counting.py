@@ -141,7 +141,7 @@ def observe(length: int) -> list[dict[str, Any]]:
     return observations
 
 
-# --- provenance: the same block in every example ---
+# --- provenance and argument errors: the same block in every example ---
 def provenance() -> dict[str, Any]:
     """Where and how these numbers were measured."""
     gil_check = getattr(sys, "_is_gil_enabled", None)
@@ -187,14 +187,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-# --- end of provenance block ---
-
-
 class OneLineErrorParser(argparse.ArgumentParser):
     """An argument parser that reports a bad argument in one line, exit status 2."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+# --- end of the shared block ---
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -30,7 +30,8 @@ PROVENANCE_FIELDS: dict[str, type | tuple[type, ...]] = {
     "timestamp_utc": str,
 }
 PROVENANCE_BLOCK = re.compile(
-    r"^# --- provenance: the same block in every example ---$.*?^# --- end of provenance block ---$",
+    r"^# --- provenance and argument errors: the same block in every example ---$"
+    r".*?^# --- end of the shared block ---$",
     re.MULTILINE | re.DOTALL,
 )
 

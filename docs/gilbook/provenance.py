@@ -1,4 +1,4 @@
-"""The provenance block that every example carries, and the book's machine summary.
+"""The block that every example carries: provenance, and one-line argument errors.
 
 Examples must stay standalone, so each one carries a verbatim copy of the block
 between the markers below; this file is the master copy. `tests/test_examples.py`
@@ -7,15 +7,16 @@ fails when a copy drifts from it.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import sys
 import sysconfig
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NoReturn
 
 
-# --- provenance: the same block in every example ---
+# --- provenance and argument errors: the same block in every example ---
 def provenance() -> dict[str, Any]:
     """Where and how these numbers were measured."""
     gil_check = getattr(sys, "_is_gil_enabled", None)
@@ -61,4 +62,11 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-# --- end of provenance block ---
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argument parser that reports a bad argument in one line, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+# --- end of the shared block ---
