@@ -146,6 +146,16 @@ def record_build_start(app: Sphinx) -> None:
     progress.parent.mkdir(parents=True, exist_ok=True)
     os.environ[PROGRESS_VARIABLE] = str(progress)
     app.gilbook_progress = ExampleProgress(progress)  # type: ignore[attr-defined]
+    plain_tracebacks(Path(app.doctreedir) / "ipython")
+
+
+def plain_tracebacks(ipython_dir: Path) -> None:
+    """Make page kernels print tracebacks without colour codes, readable in a build log."""
+    profile = ipython_dir / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    config = 'c.InteractiveShell.colors = "nocolor"\n'
+    (profile / "ipython_kernel_config.py").write_text(config, encoding="utf-8")
+    os.environ["IPYTHONDIR"] = str(ipython_dir)
 
 
 def label_origin(app: Sphinx, doctree: nodes.document) -> None:
