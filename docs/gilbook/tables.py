@@ -247,10 +247,10 @@ def provenance_lines(runs: list[Run]) -> str:
 
 def job_parameters(run: Run) -> str:
     """The example's own parameters, such as the size of its job ("work=8,100,000, ")."""
-    shown = {k: v for k, v in run.data["parameters"].items() if k not in {"quick", "repeats"}}
+    own = {k: v for k, v in run.data["parameters"].items() if k not in {"quick", "repeats"}}
     return "".join(
         f"{key}={value:,}, " if isinstance(value, int) else f"{key}={value}, "
-        for key, value in shown.items()
+        for key, value in own.items()
     )
 
 
