@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -36,8 +37,6 @@ class Build:
 
     def report(self) -> dict[str, dict[str, object]]:
         """Which pages this build re-read, and whether each one executed."""
-        import json
-
         path = self.root / "_build" / "doctrees" / REPORT_FILE
         pages: dict[str, dict[str, object]] = json.loads(path.read_text())["pages"]
         return pages

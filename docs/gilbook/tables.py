@@ -66,6 +66,18 @@ def shown(pointer: str, text: str, css: str) -> str:
     return f'<span class="{css}" data-json="{escape(pointer)}">{escape(text)}</span>'
 
 
+def median_and_spread(at: str, row: dict[str, float]) -> str:
+    """The median time at JSON path `at`, and below it the fastest to the slowest run."""
+    return (
+        shown(f"{at}/median", duration(row["median"]), "gilbook-median")
+        + '<span class="gilbook-spread">'
+        + shown(f"{at}/min", duration(row["min"]), "gilbook-min")
+        + " to "
+        + shown(f"{at}/max", duration(row["max"]), "gilbook-max")
+        + "</span>"
+    )
+
+
 def timing_cell(run: Run, variant: str, *, cost: bool = False) -> str:
     """Speedup over the baseline (or, for a cost, times as long), median time and spread."""
     index = run.timing_index(variant)
@@ -76,12 +88,7 @@ def timing_cell(run: Run, variant: str, *, cost: bool = False) -> str:
     value = 1 / run.speedup(variant) if cost else run.speedup(variant)
     return (
         f'<span class="gilbook-speedup" data-ratio="{pointers}">{ratio(value)}</span> '
-        + shown(f"timings/{index}/median", duration(row["median"]), "gilbook-median")
-        + '<span class="gilbook-spread">'
-        + shown(f"timings/{index}/min", duration(row["min"]), "gilbook-min")
-        + " to "
-        + shown(f"timings/{index}/max", duration(row["max"]), "gilbook-max")
-        + "</span>"
+        + median_and_spread(f"timings/{index}", row)
     )
 
 
@@ -125,12 +132,7 @@ def race_cell(run: Run, variant: str) -> str:
         + " of "
         + shown(f"{at}/expected", display(row["expected"]), "gilbook-expected")
         + "</span>"
-        + shown(f"{at}/median", duration(row["median"]), "gilbook-median")
-        + '<span class="gilbook-spread">'
-        + shown(f"{at}/min", duration(row["min"]), "gilbook-min")
-        + " to "
-        + shown(f"{at}/max", duration(row["max"]), "gilbook-max")
-        + "</span>"
+        + median_and_spread(at, row)
     )
 
 
