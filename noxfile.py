@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -16,6 +17,8 @@ nox.options.sessions = ["docs", "tests", "lint"]
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "docs"))
 from gilbook.build import sphinx_build_args
+from gilbook.fetch import NO_FETCH_FLAG, fetch_free_threaded_pair, fetch_wanted
+from gilbook.interpreters import discover
 
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 
@@ -30,21 +33,36 @@ def sphinx_args(session: nox.Session) -> tuple[list[str], dict[str, str]]:
 
     `--quick` runs every example in quick mode and builds into _build/quick;
     `--fresh` empties the execution cache and re-reads every page, so that
-    every example runs again. Other arguments go to sphinx-build.
+    every example runs again; `--no-fetch` (or GILBOOK_FETCH=0) does not ask uv
+    for a free-threaded CPython when none is found. Other arguments go to sphinx-build.
     """
     posargs = list(session.posargs)
     quick, fresh = "--quick" in posargs, "--fresh" in posargs
-    extra = [arg for arg in posargs if arg not in {"--quick", "--fresh"}]
+    extra = [arg for arg in posargs if arg not in {"--quick", "--fresh", NO_FETCH_FLAG}]
     build = ROOT / "_build" / ("quick" if quick else "")
     if fresh:
         shutil.rmtree(build / ".jupyter_cache", ignore_errors=True)
     args = sphinx_build_args(ROOT, build, fresh=fresh) + extra
-    return args, {"GILBOOK_QUICK": "1" if quick else "0"}
+    env = {"GILBOOK_QUICK": "1" if quick else "0"}
+    if fetch_wanted(posargs, os.environ) and (fetched := fetched_pythons(session)):
+        listed = os.environ.get("GILBOOK_PYTHONS", "")
+        env["GILBOOK_PYTHONS"] = os.pathsep.join([listed, *fetched] if listed else fetched)
+    return args, env
+
+
+def fetched_pythons(session: nox.Session) -> list[str]:
+    """A default and a free-threaded CPython from uv, if no interpreter found is free-threaded."""
+    if any(interpreter.free_threaded for interpreter in discover()[0]):
+        return []
+    uv = shutil.which("uv", path=session.bin) or shutil.which("uv") or "uv"
+    paths, message = fetch_free_threaded_pair(uv)
+    session.log(message)
+    return paths
 
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the book into _build/html, running the examples (-- --fresh, --quick)."""
+    """Build the book into _build/html, running the examples (-- --fresh, --quick, --no-fetch)."""
     install(session, "docs")
     args, env = sphinx_args(session)
     session.run("sphinx-build", *args, env=env)

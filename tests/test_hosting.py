@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -25,3 +26,9 @@ def test_configuration_matches_its_schema(path: str, schema: str) -> None:
 @pytest.mark.parametrize("path", CONFIGURATIONS)
 def test_configuration_builds_with_the_readers_nox_session(path: str) -> None:
     assert "python -m nox -s docs" in (ROOT / path).read_text()
+
+
+def test_the_workflow_measures_a_current_free_threaded_python() -> None:
+    workflow = (ROOT / ".github/workflows/pages.yml").read_text()
+    minors = re.findall(r"python-version: \"?3\.(\d+)t\"?", workflow)
+    assert any(int(minor) >= 14 for minor in minors), minors
