@@ -26,13 +26,11 @@ import os
 import platform
 import statistics
 import sys
-import sysconfig
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
-from datetime import datetime, timezone
 from functools import partial
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable
 
 CLAIM = (
     "Pure-Python CPU-bound work gets no faster with threads under the GIL, "
@@ -129,85 +127,18 @@ def measure(total: int, workers: list[int], repeats: int) -> list[dict[str, Any]
     return [summarise(name, labels[name], seconds[name]) for name in jobs]
 
 
-# --- provenance and argument errors: the same block in every example ---
-def provenance() -> dict[str, Any]:
-    """Where and how these numbers were measured."""
-    gil_check = getattr(sys, "_is_gil_enabled", None)
-    try:
-        import multiprocessing
-
-        start_method = multiprocessing.get_start_method()
-    except (ImportError, RuntimeError):
-        start_method = None
-    try:
-        usable_cores: int | None = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on macOS or Windows
-        usable_cores = os.cpu_count()
-    return {
-        "implementation": platform.python_implementation(),
-        "version": platform.python_version(),
-        "executable": sys.executable,
-        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "gil_enabled": gil_check() if gil_check else True,
-        "cpu_model": cpu_model(),
-        "logical_cores": os.cpu_count(),
-        "usable_cores": usable_cores,
-        "os": platform.platform(),
-        "start_method": start_method,
-        "timestamp_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-
-
-def cpu_model() -> str:
-    """The processor's marketing name, as the operating system reports it."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith(("model name", "Hardware", "Model")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    if sys.platform == "darwin":
-        import subprocess
-
-        query = ["sysctl", "-n", "machdep.cpu.brand_string"]
-        return subprocess.run(query, capture_output=True, text=True, check=False).stdout.strip()
-    return platform.processor() or platform.machine() or "unknown"
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """An argument parser that reports a bad argument in one line, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-# --- end of the shared block ---
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = OneLineErrorParser(description=CLAIM)
+    parser = argparse.ArgumentParser(description=CLAIM, usage=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="a short run (a second or two)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument(
-        "--workers", type=positive_int, nargs="+", default=[1, 2, 4], help="worker counts"
-    )
-    parser.add_argument("--repeats", type=positive_int, help="timed runs per variant")
-    parser.add_argument(
-        "--work", type=positive_int, help="loop iterations in the whole job (default: timed)"
-    )
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4], help="worker counts")
+    parser.add_argument("--repeats", type=int, help="timed runs per variant")
+    parser.add_argument("--work", type=int, help="loop iterations in all (default: timed)")
     args = parser.parse_args(argv)
+    counts = {"--workers": min(args.workers), "--repeats": args.repeats, "--work": args.work}
+    for option, count in counts.items():
+        if count is not None and count < 1:
+            parser.error(f"{option} must be at least 1")
     args.repeats = args.repeats or (3 if args.quick else 5)
     return args
 
@@ -217,11 +148,13 @@ def main(argv: list[str] | None = None) -> None:
     warm_up()  # for the main thread, and the threads, which share its code objects
     work: int = args.work or size_job(0.03 if args.quick else 0.2)
     timings = measure(work, args.workers, args.repeats)
+    # Importing a module can switch the GIL back on in a free-threaded build: ask now.
+    gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
     if args.json:
         document = {
             "example": "cpu_threads_vs_processes",
             "claim": CLAIM,
-            "provenance": provenance(),
+            "gil_enabled": gil_enabled,
             "parameters": {"work": work, "repeats": args.repeats, "quick": args.quick},
             "baseline": "sequential",
             "timings": timings,
@@ -229,9 +162,9 @@ def main(argv: list[str] | None = None) -> None:
         json.dump(document, sys.stdout, indent=2)
         print()
         return
-    info = provenance()
-    gil = "on" if info["gil_enabled"] else "off"
-    print(f"{info['implementation']} {info['version']} (GIL {gil}), {info['usable_cores']} cores")
+    gil = "on" if gil_enabled else "off"
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    print(f"{python} (GIL {gil}), {os.cpu_count()} cores")
     print(f"job: count down from {work:,}, {args.repeats} timed runs per variant")
     print(f"{'variant':<14}{'median':>10}{'min to max':>22}{'speedup':>10}")
     baseline = timings[0]["median"]

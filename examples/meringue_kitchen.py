@@ -31,12 +31,10 @@ import os
 import platform
 import statistics
 import sys
-import sysconfig
 import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from datetime import datetime, timezone
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable
 
 CLAIM = (
     "Concurrency overlaps waiting with working on one thread; only parallel workers "
@@ -166,79 +164,14 @@ def measure(unit: float, repeats: int) -> tuple[list[dict[str, Any]], dict[str, 
     return timings, timelines
 
 
-# --- provenance and argument errors: the same block in every example ---
-def provenance() -> dict[str, Any]:
-    """Where and how these numbers were measured."""
-    gil_check = getattr(sys, "_is_gil_enabled", None)
-    try:
-        import multiprocessing
-
-        start_method = multiprocessing.get_start_method()
-    except (ImportError, RuntimeError):
-        start_method = None
-    try:
-        usable_cores: int | None = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on macOS or Windows
-        usable_cores = os.cpu_count()
-    return {
-        "implementation": platform.python_implementation(),
-        "version": platform.python_version(),
-        "executable": sys.executable,
-        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "gil_enabled": gil_check() if gil_check else True,
-        "cpu_model": cpu_model(),
-        "logical_cores": os.cpu_count(),
-        "usable_cores": usable_cores,
-        "os": platform.platform(),
-        "start_method": start_method,
-        "timestamp_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-
-
-def cpu_model() -> str:
-    """The processor's marketing name, as the operating system reports it."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith(("model name", "Hardware", "Model")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    if sys.platform == "darwin":
-        import subprocess
-
-        query = ["sysctl", "-n", "machdep.cpu.brand_string"]
-        return subprocess.run(query, capture_output=True, text=True, check=False).stdout.strip()
-    return platform.processor() or platform.machine() or "unknown"
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """An argument parser that reports a bad argument in one line, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-# --- end of the shared block ---
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = OneLineErrorParser(description=CLAIM)
+    parser = argparse.ArgumentParser(description=CLAIM, usage=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="a short run (about a second)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--repeats", type=positive_int, help="times to cook each way")
+    parser.add_argument("--repeats", type=int, help="times to cook each way")
     args = parser.parse_args(argv)
+    if args.repeats is not None and args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     args.repeats = args.repeats or (2 if args.quick else 3)
     return args
 
@@ -247,11 +180,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     unit = 0.015 if args.quick else 0.06  # seconds for one unit of a step
     timings, timelines = measure(unit, args.repeats)
+    # Importing a module can switch the GIL back on in a free-threaded build: ask now.
+    gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
     if args.json:
         document = {
             "example": "meringue_kitchen",
             "claim": CLAIM,
-            "provenance": provenance(),
+            "gil_enabled": gil_enabled,
             "parameters": {"unit_seconds": unit, "repeats": args.repeats, "quick": args.quick},
             "baseline": "sequential",
             "timings": timings,
@@ -260,9 +195,9 @@ def main(argv: list[str] | None = None) -> None:
         json.dump(document, sys.stdout, indent=2)
         print()
         return
-    info = provenance()
-    gil = "on" if info["gil_enabled"] else "off"
-    print(f"{info['implementation']} {info['version']} (GIL {gil}), {info['usable_cores']} cores")
+    gil = "on" if gil_enabled else "off"
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    print(f"{python} (GIL {gil}), {os.cpu_count()} cores")
     for row in timings:
         name = row["variant"]
         print(f"\n{row['label']}: {row['median']:.3f} s (median of {args.repeats})")

@@ -31,15 +31,12 @@ import argparse
 import dis
 import io
 import json
-import os
 import platform
 import statistics
 import sys
-import sysconfig
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable
 
 CLAIM = (
     "The GIL does not make read-modify-write operations such as counter += 1 "
@@ -147,81 +144,18 @@ def bytecode() -> str:
     return listing.getvalue()
 
 
-# --- provenance and argument errors: the same block in every example ---
-def provenance() -> dict[str, Any]:
-    """Where and how these numbers were measured."""
-    gil_check = getattr(sys, "_is_gil_enabled", None)
-    try:
-        import multiprocessing
-
-        start_method = multiprocessing.get_start_method()
-    except (ImportError, RuntimeError):
-        start_method = None
-    try:
-        usable_cores: int | None = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on macOS or Windows
-        usable_cores = os.cpu_count()
-    return {
-        "implementation": platform.python_implementation(),
-        "version": platform.python_version(),
-        "executable": sys.executable,
-        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "gil_enabled": gil_check() if gil_check else True,
-        "cpu_model": cpu_model(),
-        "logical_cores": os.cpu_count(),
-        "usable_cores": usable_cores,
-        "os": platform.platform(),
-        "start_method": start_method,
-        "timestamp_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-
-
-def cpu_model() -> str:
-    """The processor's marketing name, as the operating system reports it."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith(("model name", "Hardware", "Model")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    if sys.platform == "darwin":
-        import subprocess
-
-        query = ["sysctl", "-n", "machdep.cpu.brand_string"]
-        return subprocess.run(query, capture_output=True, text=True, check=False).stdout.strip()
-    return platform.processor() or platform.machine() or "unknown"
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """An argument parser that reports a bad argument in one line, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-# --- end of the shared block ---
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = OneLineErrorParser(description=CLAIM)
+    parser = argparse.ArgumentParser(description=CLAIM, usage=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="a short run (about a second)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--threads", type=positive_int, default=2, help="threads per race")
-    parser.add_argument("--increments", type=positive_int, help="additions per thread")
-    parser.add_argument("--repeats", type=positive_int, help="races per variant")
+    parser.add_argument("--threads", type=int, default=2, help="threads per race")
+    parser.add_argument("--increments", type=int, help="additions per thread")
+    parser.add_argument("--repeats", type=int, help="races per variant")
     args = parser.parse_args(argv)
+    counts = {"--threads": args.threads, "--increments": args.increments, "--repeats": args.repeats}
+    for option, count in counts.items():
+        if count is not None and count < 1:
+            parser.error(f"{option} must be at least 1")
     args.increments = args.increments or (400_000 if args.quick else 1_000_000)
     args.repeats = args.repeats or (3 if args.quick else 5)
     return args
@@ -230,11 +164,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     results = measure(args.threads, args.increments, args.repeats)
+    # Importing a module can switch the GIL back on in a free-threaded build: ask now.
+    gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
     if args.json:
         document = {
             "example": "race_adding_one",
             "claim": CLAIM,
-            "provenance": provenance(),
+            "gil_enabled": gil_enabled,
             "parameters": {
                 "threads": args.threads,
                 "increments": args.increments,
@@ -248,9 +184,8 @@ def main(argv: list[str] | None = None) -> None:
         json.dump(document, sys.stdout, indent=2)
         print()
         return
-    info = provenance()
-    gil = "on" if info["gil_enabled"] else "off"
-    print(f"{info['implementation']} {info['version']} (GIL {gil})")
+    gil = "on" if gil_enabled else "off"
+    print(f"{platform.python_implementation()} {platform.python_version()} (GIL {gil})")
     print(f"{args.threads} threads add 1 {args.increments:,} times each, {args.repeats} races:")
     for row in results:
         print(

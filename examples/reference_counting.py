@@ -23,13 +23,10 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import platform
 import sys
-import sysconfig
 import weakref
-from datetime import datetime, timezone
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable
 
 CLAIM = (
     "CPython frees an object as soon as its reference count drops to zero; "
@@ -141,64 +138,8 @@ def observe(length: int) -> list[dict[str, Any]]:
     return observations
 
 
-# --- provenance and argument errors: the same block in every example ---
-def provenance() -> dict[str, Any]:
-    """Where and how these numbers were measured."""
-    gil_check = getattr(sys, "_is_gil_enabled", None)
-    try:
-        import multiprocessing
-
-        start_method = multiprocessing.get_start_method()
-    except (ImportError, RuntimeError):
-        start_method = None
-    try:
-        usable_cores: int | None = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on macOS or Windows
-        usable_cores = os.cpu_count()
-    return {
-        "implementation": platform.python_implementation(),
-        "version": platform.python_version(),
-        "executable": sys.executable,
-        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "gil_enabled": gil_check() if gil_check else True,
-        "cpu_model": cpu_model(),
-        "logical_cores": os.cpu_count(),
-        "usable_cores": usable_cores,
-        "os": platform.platform(),
-        "start_method": start_method,
-        "timestamp_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-
-
-def cpu_model() -> str:
-    """The processor's marketing name, as the operating system reports it."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith(("model name", "Hardware", "Model")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    if sys.platform == "darwin":
-        import subprocess
-
-        query = ["sysctl", "-n", "machdep.cpu.brand_string"]
-        return subprocess.run(query, capture_output=True, text=True, check=False).stdout.strip()
-    return platform.processor() or platform.machine() or "unknown"
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """An argument parser that reports a bad argument in one line, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-# --- end of the shared block ---
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = OneLineErrorParser(description=CLAIM)
+    parser = argparse.ArgumentParser(description=CLAIM, usage=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="accepted; the run is short anyway")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     return parser.parse_args(argv)
@@ -212,15 +153,15 @@ def main(argv: list[str] | None = None) -> None:
         document = {
             "example": "reference_counting",
             "claim": CLAIM,
-            "provenance": provenance(),
+            # asked after the observations: an import can switch the GIL back on
+            "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
             "parameters": {"length": length, "quick": args.quick},
             "observations": observations,
         }
         json.dump(document, sys.stdout, indent=2)
         print()
         return
-    info = provenance()
-    print(f"{info['implementation']} {info['version']}")
+    print(f"{platform.python_implementation()} {platform.python_version()}")
     for item in observations:
         value = "n/a" if item["value"] is None else item["value"]
         print(f"  {item['label']}: {value}")

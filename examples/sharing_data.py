@@ -26,18 +26,15 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
 import platform
 import statistics
 import sys
-import sysconfig
 import threading
 import time
 from array import array
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from datetime import datetime, timezone
 from multiprocessing import shared_memory
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable
 
 CLAIM = (
     "Threads share memory; processes share only what is sent to them or placed in "
@@ -176,80 +173,16 @@ def observe() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-# --- provenance and argument errors: the same block in every example ---
-def provenance() -> dict[str, Any]:
-    """Where and how these numbers were measured."""
-    gil_check = getattr(sys, "_is_gil_enabled", None)
-    try:
-        import multiprocessing
-
-        start_method = multiprocessing.get_start_method()
-    except (ImportError, RuntimeError):
-        start_method = None
-    try:
-        usable_cores: int | None = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on macOS or Windows
-        usable_cores = os.cpu_count()
-    return {
-        "implementation": platform.python_implementation(),
-        "version": platform.python_version(),
-        "executable": sys.executable,
-        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "gil_enabled": gil_check() if gil_check else True,
-        "cpu_model": cpu_model(),
-        "logical_cores": os.cpu_count(),
-        "usable_cores": usable_cores,
-        "os": platform.platform(),
-        "start_method": start_method,
-        "timestamp_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-
-
-def cpu_model() -> str:
-    """The processor's marketing name, as the operating system reports it."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith(("model name", "Hardware", "Model")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    if sys.platform == "darwin":
-        import subprocess
-
-        query = ["sysctl", "-n", "machdep.cpu.brand_string"]
-        return subprocess.run(query, capture_output=True, text=True, check=False).stdout.strip()
-    return platform.processor() or platform.machine() or "unknown"
-
-
-class OneLineErrorParser(argparse.ArgumentParser):
-    """An argument parser that reports a bad argument in one line, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-# --- end of the shared block ---
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = OneLineErrorParser(description=CLAIM)
+    parser = argparse.ArgumentParser(description=CLAIM, usage=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="a short run (about a second)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--length", type=positive_int, help="numbers in the list handed over")
-    parser.add_argument("--repeats", type=positive_int, help="handovers timed per way")
+    parser.add_argument("--length", type=int, help="numbers in the list handed over")
+    parser.add_argument("--repeats", type=int, help="handovers timed per way")
     args = parser.parse_args(argv)
+    for option, count in {"--length": args.length, "--repeats": args.repeats}.items():
+        if count is not None and count < 1:
+            parser.error(f"{option} must be at least 1")
     args.length = args.length or (200_000 if args.quick else 1_000_000)
     args.repeats = args.repeats or (5 if args.quick else 11)
     return args
@@ -263,7 +196,8 @@ def main(argv: list[str] | None = None) -> None:
         document = {
             "example": "sharing_data",
             "claim": CLAIM,
-            "provenance": provenance(),
+            # asked after the measurements: an import can switch the GIL back on
+            "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
             "parameters": {"length": args.length, "repeats": args.repeats, "quick": args.quick},
             "observations": observations,
             "baseline": "thread",
@@ -272,8 +206,8 @@ def main(argv: list[str] | None = None) -> None:
         json.dump(document, sys.stdout, indent=2)
         print()
         return
-    info = provenance()
-    print(f"{info['implementation']} {info['version']}, start method {info['start_method']}")
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    print(f"{python}, start method {multiprocessing.get_start_method()}")
     for item in observations:
         print(f"  {item['label']}: {item['value']}")
     print(f"\nHanding over a list of {args.length:,} numbers (median of {args.repeats}):")

@@ -11,7 +11,7 @@ from typing import Any
 
 from bs4 import BeautifulSoup, Tag
 
-from gilbook.interpreters import Interpreter
+from gilbook.interpreters import Interpreter, select
 from gilbook.runner import ExampleRuns, Run
 from gilbook.tables import ORIGIN_PLACEHOLDER, timings_table
 from helpers import EXAMPLES, INTERPRETERS, Build
@@ -89,7 +89,7 @@ def test_table_numbers_equal_the_json_of_this_build(book: Build) -> None:
             attribute(pre, "data-interpreter"): json.loads(pre.get_text())
             for pre in block.select("pre.gilbook-raw")
         }
-        assert sorted(raw) == sorted(i.key for i in INTERPRETERS), "one column per interpreter"
+        assert sorted(raw) == sorted(i.key for i in select(INTERPRETERS)), "a column each"
         cells = block.select("td[data-interpreter]")
         assert cells and all(cell.select("[data-json]") for cell in cells), "values come from JSON"
         for cell in cells:
@@ -115,6 +115,10 @@ def test_tables_state_their_provenance(book: Build) -> None:
                 assert provenance[field] in caption, field
             assert f"{provenance['logical_cores']} logical cores" in caption
         assert re.search(r"GIL (on|off)", caption)
+        for interpreter in select(INTERPRETERS):
+            assert (
+                f"{interpreter.label} (GIL {interpreter.gil}): {interpreter.build_flags}" in caption
+            )
         if block.select("[data-json$='/median']"):
             assert "median" in caption
         assert "Executed fresh by this build" in caption
@@ -169,7 +173,8 @@ def test_results_contain_no_markup_from_examples(book: Build) -> None:
 
 def fake_runs(text: str) -> ExampleRuns:
     """An example whose every string field is `text`."""
-    interpreter = Interpreter(text, text, text, text, False, True, text)
+    machine = {key: text for key in ("cpu_model", "logical_cores", "usable_cores", "os")}
+    interpreter = Interpreter(text, text, text, text, False, True, text, machine, text)
     timing = {
         "variant": text,
         "label": text,
@@ -179,33 +184,16 @@ def fake_runs(text: str) -> ExampleRuns:
         "min": 1.0,
         "max": 1.0,
     }
-    provenance: dict[str, object] = {
-        key: text
-        for key in (
-            "implementation",
-            "version",
-            "executable",
-            "cpu_model",
-            "os",
-            "start_method",
-            "timestamp_utc",
-        )
-    }
-    provenance |= {
-        "gil_enabled": True,
-        "free_threaded_build": False,
-        "logical_cores": text,
-        "usable_cores": text,
-    }
+    machine["start_method"] = text
     document = {
         "example": text,
         "claim": text,
-        "provenance": provenance,
+        "gil_enabled": True,
         "parameters": {"repeats": 1, "quick": False, "work": text},
         "baseline": text,
         "timings": [timing],
     }
-    return ExampleRuns(Path(text), [Run(interpreter, json.dumps(document))])
+    return ExampleRuns(Path(text), [Run(interpreter, json.dumps(document), text)])
 
 
 def test_example_output_cannot_inject_markup() -> None:
@@ -267,3 +255,14 @@ def test_examples_zip_holds_exactly_the_examples(book: Build) -> None:
         members = {Path(name).name: archive.read(name) for name in archive.namelist()}
     expected = [*EXAMPLES, EXAMPLES[0].parent / "README.md"]
     assert members == {path.name: path.read_bytes() for path in expected}
+
+
+def test_free_threading_is_compared_with_its_twin_or_labelled(book: Build) -> None:
+    measured = select(INTERPRETERS)
+    free = next((i for i in measured if i.free_threaded), None)
+    if free is None:
+        return
+    chapter = soup(book.html / "cpu-bound-threads-vs-processes.html").get_text()
+    has_twin = any(i.key == free.twin for i in measured)
+    assert ("cross-version comparison" in chapter) is not has_twin
+    assert ("found no default build of CPython" in chapter) is not has_twin

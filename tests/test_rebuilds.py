@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
-from helpers import ROOT, build_book, copy_book
+import pytest
+
+from helpers import INTERPRETERS, ROOT, build_book, copy_book, offline_pip, write_wheel
 
 CHAPTER = "cpu-bound-threads-vs-processes"
 SCRIPT = "cpu_threads_vs_processes.py"
@@ -41,18 +44,47 @@ def test_rebuilds_execute_exactly_what_changed(tmp_path: Path) -> None:
 
 def tiny_book(root: Path, example: str) -> Path:
     """A one-page book, with the real configuration, that runs one given example."""
+    root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "conf.py", root / "conf.py")
     ignore = shutil.ignore_patterns("__pycache__")
     for folder in ("docs/gilbook", "docs/_static"):
         shutil.copytree(ROOT / folder, root / folder, ignore=ignore)
     (root / "examples").mkdir()
     (root / "examples" / "bad.py").write_text(example)
+    (root / "examples" / "README.md").write_text("# The example contract\n")
     (root / "docs" / "index.md").write_text(
         "---\nfile_format: mystnb\nkernelspec:\n  name: python3\n---\n\n# Tiny\n\n"
         "```{code-cell} python\nfrom gilbook.runner import run_example\n\n"
         'run_example("bad.py")\n```\n'
     )
     return root
+
+
+def timing_example(dependency: str) -> str:
+    """An example that needs `dependency` (PEP 723) and prints one timing."""
+    timing = {"variant": "a", "label": "a", "seconds": [0.5], "median": 0.5, "min": 0.5, "max": 0.5}
+    document = {"example": "dep", "claim": "c", "gil_enabled": True, "baseline": "a"}
+    document |= {"parameters": {"repeats": 1, "quick": True}, "timings": [timing]}
+    return (
+        f'# /// script\n# dependencies = ["{dependency}"]\n# ///\n'
+        f"import json, {dependency.replace('-', '_')}\nprint(json.dumps({document!r}))\n"
+    )
+
+
+def test_an_example_runs_with_its_dependencies_or_says_why_not(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    write_wheel(wheels)
+    offline = offline_pip(wheels) | {"GILBOOK_ENVIRONMENTS": str(tmp_path / "environments")}
+    good = build_book(tiny_book(tmp_path / "good", timing_example("tinydep")), 900, **offline)
+    assert good.returncode == 0, good.log
+    html = (good.html / "index.html").read_text()
+    assert "not measured" not in html and "gilbook-median" in html
+    missing = "nosuchpackage-gilbook"
+    bad = build_book(tiny_book(tmp_path / "bad", timing_example(missing)), 900, **offline)
+    assert bad.returncode == 0, bad.log
+    html = (bad.html / "index.html").read_text()
+    assert "Not measured:" in html and f"{missing} could not be installed" in html
 
 
 def test_a_failing_example_fails_the_build_and_shows_its_stderr(tmp_path: Path) -> None:
@@ -84,3 +116,20 @@ def test_without_free_threading_the_book_builds_and_says_so(tmp_path: Path) -> N
     assert "This build had no free-threaded interpreter" in chapter
     about = (build.html / "about-these-numbers.html").read_text()
     assert "No free-threaded interpreter was found" in about
+
+
+def test_without_its_twin_a_free_threaded_python_is_compared_across_versions(
+    tmp_path: Path,
+) -> None:
+    free = next((i for i in INTERPRETERS if i.free_threaded), None)
+    if free is None:
+        pytest.skip("no free-threaded interpreter to put on PATH alone")
+    alone = tmp_path / "bin"
+    alone.mkdir()
+    (alone / Path(free.path).name).symlink_to(free.path)
+    path = os.pathsep.join([str(alone), str(Path(sys.executable).parent)])
+    build = build_book(copy_book(tmp_path / "book"), PATH=path, GILBOOK_PYTHONS="")
+    assert build.returncode == 0, build.log
+    chapter = (build.html / f"{CHAPTER}.html").read_text()
+    assert "a cross-version comparison" in chapter
+    assert f"no default build of CPython {'.'.join(free.version.split('.')[:2])}" in chapter

@@ -1,24 +1,24 @@
-"""The block that every example carries: provenance, and one-line argument errors.
+"""What the build records about an interpreter and the machine it runs on.
 
-Examples must stay standalone, so each one carries a verbatim copy of the block
-between the markers below; this file is the master copy. `tests/test_examples.py`
-fails when a copy drifts from it.
+The build runs this file as a script under every interpreter it finds, once per
+build, and merges what it prints into the results of every example run under
+that interpreter: the examples themselves carry none of it. It must run on
+every interpreter the book measures (CPython 3.9 and later, PyPy), so it uses
+the standard library and Python 3.9 syntax only.
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import os
 import platform
 import sys
 import sysconfig
-from datetime import datetime, timezone
-from typing import Any, NoReturn
+from typing import Any
 
 
-# --- provenance and argument errors: the same block in every example ---
-def provenance() -> dict[str, Any]:
-    """Where and how these numbers were measured."""
+def describe() -> dict[str, Any]:
+    """This interpreter, how it was built, and the machine it runs on."""
     gil_check = getattr(sys, "_is_gil_enabled", None)
     try:
         import multiprocessing
@@ -31,18 +31,40 @@ def provenance() -> dict[str, Any]:
     except AttributeError:  # not on macOS or Windows
         usable_cores = os.cpu_count()
     return {
+        "executable": sys.executable,
         "implementation": platform.python_implementation(),
         "version": platform.python_version(),
-        "executable": sys.executable,
-        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
         "gil_enabled": gil_check() if gil_check else True,
-        "cpu_model": cpu_model(),
-        "logical_cores": os.cpu_count(),
-        "usable_cores": usable_cores,
-        "os": platform.platform(),
-        "start_method": start_method,
-        "timestamp_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "optimizations": optimizations(),
+        "machine": {
+            "cpu_model": cpu_model(),
+            "logical_cores": os.cpu_count(),
+            "usable_cores": usable_cores,
+            "os": platform.platform(),
+            "start_method": start_method,
+        },
     }
+
+
+def optimizations() -> str:
+    """How CPython was compiled, where that changes its speed: "PGO and LTO", "none"...
+
+    Profile-guided optimisation (``--enable-optimizations``) and link-time
+    optimisation (``--with-lto``) make CPython noticeably faster; distributions
+    use both, a plain ``./configure`` neither. Empty for other implementations.
+    """
+    if platform.python_implementation() != "CPython":
+        return ""
+    args = sysconfig.get_config_var("CONFIG_ARGS")
+    if args is None:  # Windows builds do not record their configure arguments
+        return "unknown"
+    used = [
+        name
+        for name, flag in (("PGO", "--enable-optimizations"), ("LTO", "--with-lto"))
+        if flag in args
+    ]
+    return " and ".join(used) or "none"
 
 
 def cpu_model() -> str:
@@ -62,11 +84,5 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-class OneLineErrorParser(argparse.ArgumentParser):
-    """An argument parser that reports a bad argument in one line, exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-# --- end of the shared block ---
+if __name__ == "__main__":
+    json.dump(describe(), sys.stdout)

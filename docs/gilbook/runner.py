@@ -1,9 +1,13 @@
-"""Run an example script under every interpreter and keep exactly what it printed.
+"""Run an example script under a page's interpreters and keep what it printed.
 
 A page's code cell calls ``run_example("name.py")``. Each run happens in an
 empty temporary folder, as a reader would run a copied file, with ``--json``
-(and ``--quick`` in a quick build). A run that fails or exceeds its timeout
-raises `ExampleFailed` carrying the script's stderr, which fails the build.
+(and ``--quick`` in a quick build). The build adds to what the example printed
+the provenance it recorded for the interpreter (`gilbook.provenance`) and the
+time of the run. An example that declares dependencies (PEP 723) runs in a
+cached virtual environment; an interpreter for which they cannot be installed
+is reported as not measured. A run that fails or exceeds its timeout raises
+`ExampleFailed` carrying the script's stderr, which fails the build.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gilbook.interpreters import Interpreter, resolved
+from gilbook.environments import DependencyUnavailable, python_for
+from gilbook.interpreters import Interpreter, Selection, resolved, select
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+ENVIRONMENTS_VARIABLE = "GILBOOK_ENVIRONMENTS"  # where examples' dependencies are installed
 QUICK_VARIABLE = "GILBOOK_QUICK"
 TIMEOUT_VARIABLE = "GILBOOK_EXAMPLE_TIMEOUT"
 PROGRESS_VARIABLE = "GILBOOK_PROGRESS"  # a file the build tails to show progress
@@ -38,14 +46,27 @@ def quick_mode() -> bool:
 
 @dataclass
 class Run:
-    """One example run under one interpreter."""
+    """One example run under one interpreter: what it printed, with the build's provenance."""
 
     interpreter: Interpreter
     stdout: str
+    started: str = ""  # UTC, as 2026-11-25T09:41:07Z
     data: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self.data = json.loads(self.stdout)
+        i = self.interpreter
+        self.data["provenance"] = {
+            "implementation": i.implementation,
+            "version": i.version,
+            "executable": i.executable,
+            "free_threaded_build": i.free_threaded,
+            "build_optimizations": i.optimizations,
+            # An import can turn the GIL back on: the example says how it finished.
+            "gil_enabled": self.data.get("gil_enabled", i.gil_enabled),
+            **i.machine,
+            "timestamp_utc": self.started,
+        }
 
     def timing_index(self, variant: str) -> int:
         """Where `variant` is in this run's list of timings."""
@@ -60,12 +81,21 @@ class Run:
         return float(baseline / self.timing(variant)["median"])
 
 
+@dataclass(frozen=True)
+class Unavailable:
+    """An interpreter this example could not run under, and why (a missing dependency)."""
+
+    interpreter: Interpreter
+    reason: str
+
+
 @dataclass
 class ExampleRuns:
     """Every run of one example in this build."""
 
     script: Path
     runs: list[Run]
+    unavailable: list[Unavailable] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -76,18 +106,11 @@ class ExampleRuns:
         return next((r for r in self.runs if r.interpreter.free_threaded is free_threaded), None)
 
     def with_gil(self) -> Run:
-        """The run to compare with the free-threaded one: the same CPython version if
-        there is one, else the first run with the GIL."""
+        """The run to compare with the free-threaded one: its twin (the default build of
+        the same CPython version) if there is one, else the first run with the GIL."""
         free = self.by(free_threaded=True)
-        same_version = [
-            r
-            for r in self.runs
-            if free
-            and not r.interpreter.free_threaded
-            and r.interpreter.implementation == "CPython"
-            and r.interpreter.version == free.interpreter.version
-        ]
-        return (same_version or [self.by(free_threaded=False) or self.runs[0]])[0]
+        twins = [r for r in self.runs if free and r.interpreter.key == free.interpreter.twin]
+        return (twins or [self.by(free_threaded=False) or self.runs[0]])[0]
 
     def _repr_html_(self) -> str:
         from gilbook.tables import timings_table
@@ -103,12 +126,19 @@ def report_progress(*fields: str) -> None:
             log.write("\t".join(fields) + "\n")
 
 
+def environments() -> Path:
+    """Where the virtual environments for examples' dependencies are kept, across builds."""
+    return Path(os.environ.get(ENVIRONMENTS_VARIABLE) or ROOT / "_build" / "environments")
+
+
 def run_once(script: Path, interpreter: Interpreter, quick: bool, timeout: float) -> Run:
     """Run `script` with ``--json`` under `interpreter` in an empty folder."""
-    command = [interpreter.path, str(script), "--json", *(["--quick"] if quick else [])]
+    python = python_for(script, interpreter.path, interpreter.key, environments())
+    command = [python, str(script), "--json", *(["--quick"] if quick else [])]
     env = {k: v for k, v in os.environ.items() if k not in KERNEL_ONLY_VARIABLES}
     where = f"{script.name} under {interpreter.label} ({interpreter.path})"
     report_progress("start", script.name, interpreter.label)
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="gilbook-") as empty_folder:
         try:
@@ -128,18 +158,30 @@ def run_once(script: Path, interpreter: Interpreter, quick: bool, timeout: float
     if done.returncode != 0:
         raise ExampleFailed(f"{where} failed with exit status {done.returncode}\n{done.stderr}")
     try:
-        return Run(interpreter, done.stdout)
+        return Run(interpreter, done.stdout, started)
     except json.JSONDecodeError as error:
         raise ExampleFailed(f"{where} printed no valid JSON ({error})\n{done.stderr}") from None
 
 
-def run_example(script_name: str, timeout: float | None = None) -> ExampleRuns:
-    """Run ``examples/<script_name>`` under every interpreter of this build, one at a time."""
+def run_example(
+    script_name: str, timeout: float | None = None, interpreters: Selection = "default"
+) -> ExampleRuns:
+    """Run ``examples/<script_name>`` under the page's interpreters, one at a time.
+
+    By default those are the build's Python, the newest free-threaded pair and
+    PyPy (`gilbook.interpreters.select`); ``interpreters="all"`` takes every one found.
+    """
     script = EXAMPLES / script_name
     if not script.is_file():
         raise ExampleFailed(f"no such example: {script}")
     quick = quick_mode()
     if timeout is None:
         timeout = float(os.environ.get(TIMEOUT_VARIABLE) or DEFAULT_TIMEOUT[quick])
-    interpreters, _ = resolved()
-    return ExampleRuns(script, [run_once(script, i, quick, timeout) for i in interpreters])
+    example = ExampleRuns(script, [])
+    for interpreter in select(resolved()[0], interpreters):
+        try:
+            example.runs.append(run_once(script, interpreter, quick, timeout))
+        except DependencyUnavailable as error:
+            example.unavailable.append(Unavailable(interpreter, str(error)))
+            report_progress("unavailable", script.name, interpreter.label, str(error))
+    return example

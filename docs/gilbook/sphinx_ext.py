@@ -33,7 +33,7 @@ from docutils import nodes
 from myst_nb.sphinx_ import NbMetadataCollector
 from sphinx.application import Sphinx
 from sphinx.config import Config
-from sphinx.errors import ExtensionError
+from sphinx.errors import ConfigError, ExtensionError
 from sphinx.util import logging
 
 from gilbook import interpreters
@@ -51,7 +51,14 @@ CODE_CELL = re.compile(
 )
 INPUTS_COMMENT = "# gilbook inputs:"
 # The modules that run inside the page kernels: a change to one re-executes every page.
-KERNEL_MODULES = ("interpreters.py", "plots.py", "provenance.py", "runner.py", "tables.py")
+KERNEL_MODULES = (
+    "environments.py",
+    "interpreters.py",
+    "plots.py",
+    "provenance.py",
+    "runner.py",
+    "tables.py",
+)
 REPORT_FILE = "gilbook-build.json"
 PROGRESS_FILE = "gilbook-progress.log"
 ZIP_NAME, ZIP_FOLDER = "examples.zip", "parallelism-and-the-gil-examples"
@@ -63,14 +70,17 @@ def sha256(path: Path) -> str:
 
 def discover_interpreters(app: Sphinx, config: Config) -> None:
     """Find the interpreters once per build and hand them to the page kernels."""
-    found, skipped = interpreters.discover()
+    try:
+        found, skipped = interpreters.discover()
+    except interpreters.InterpreterError as error:
+        raise ConfigError(str(error)) from None
     os.environ[interpreters.RESOLVED_VARIABLE] = interpreters.export(found, skipped)
     # A config value with rebuild="env": a change here makes Sphinx re-read every page.
     config.gilbook_inputs = "; ".join(
         [f"quick={int(quick_mode())}"] + [f"{i.key}={i.path}" for i in found]
     )
     names = ", ".join(f"{i.label} (GIL {i.gil})" for i in found)
-    logger.info(f"gilbook: measuring under {names}")
+    logger.info(f"gilbook: found {names}")
     for skip in skipped:
         logger.info(f"gilbook: not measuring {skip.path}: {skip.reason}")
 
@@ -82,6 +92,7 @@ def add_inputs_to_first_cell(app: Sphinx, docname: str, source: list[str]) -> No
     if not cells:
         return
     code = "".join(cell["code"] for cell in cells)
+    app.gilbook_examples[docname] = []  # type: ignore[attr-defined]
     inputs = [f"gilbook/{name}={sha256(PACKAGE / name)}" for name in KERNEL_MODULES]
     for name in sorted(set(RUN_EXAMPLE.findall(code))):
         script = EXAMPLES / name
@@ -89,6 +100,7 @@ def add_inputs_to_first_cell(app: Sphinx, docname: str, source: list[str]) -> No
             raise ExtensionError(f"{docname}: run_example({name!r}): no such file {script}")
         app.env.note_dependency(str(script))
         inputs.append(f"{name}={sha256(script)}")
+        app.gilbook_examples[docname].append(name)  # type: ignore[attr-defined]
     for name in KERNEL_MODULES:
         app.env.note_dependency(str(PACKAGE / name))
     inputs.append(app.config.gilbook_inputs)
@@ -126,12 +138,14 @@ class ExampleProgress:
             complete = [line for line in lines if line.endswith("\n")]
             self._offset += sum(len(line.encode()) for line in complete)
             for line in complete:
-                event, script, label, *took = line.rstrip("\n").split("\t")
+                event, script, label, *rest = line.rstrip("\n").split("\t")
                 if event == "start":
                     logger.info(f"gilbook: running {script} under {label}")
+                elif event == "unavailable":
+                    logger.info(f"gilbook: not running {script} under {label}: {rest[0]}")
                 else:
-                    self.runs.append((script, label, float(took[0])))
-                    logger.info(f"gilbook: {script} under {label} took {took[0]} s")
+                    self.runs.append((script, label, float(rest[0])))
+                    logger.info(f"gilbook: {script} under {label} took {rest[0]} s")
 
     def stop(self) -> None:
         self._stopped.set()
@@ -142,6 +156,7 @@ class ExampleProgress:
 def record_build_start(app: Sphinx) -> None:
     app.gilbook_build_start = time.time()  # type: ignore[attr-defined]
     app.gilbook_pages = {}  # type: ignore[attr-defined]
+    app.gilbook_examples = {}  # type: ignore[attr-defined]  # page: the examples it runs
     progress = Path(app.doctreedir) / PROGRESS_FILE
     progress.parent.mkdir(parents=True, exist_ok=True)
     os.environ[PROGRESS_VARIABLE] = str(progress)
@@ -227,10 +242,21 @@ def report(app: Sphinx, exception: Exception | None) -> None:
     cached = len(pages) - len(executed)
     runs_seconds = sum(seconds for *_, seconds in progress.runs)
     mode = "quick" if quick_mode() else "full"
+    examples_of: dict[str, list[str]] = app.gilbook_examples  # type: ignore[attr-defined]
+
+    def used_by(page: str) -> str:
+        labels = [
+            label for script, label, _ in progress.runs if script in examples_of.get(page, [])
+        ]
+        return f" under {', '.join(dict.fromkeys(labels))}" if labels else ""
+
     lines = [
         f"pages re-read: {len(pages)}; executed: {len(executed)} ({executing:.1f} s); cached: {cached}",
-        *(f"  {name}: {page['seconds']:.1f} s" for name, page in sorted(executed.items())),
-        "interpreters: "
+        *(
+            f"  {name}: {page['seconds']:.1f} s{used_by(name)}"
+            for name, page in sorted(executed.items())
+        ),
+        "interpreters found: "
         + ", ".join(f"{i.label} (GIL {i.gil})" for i in interpreters.resolved()[0]),
         f"example runs: {len(progress.runs)} ({mode} mode), {runs_seconds:.1f} s in all",
         *(

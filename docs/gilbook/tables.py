@@ -7,13 +7,13 @@ only; the raw JSON is attached under each table for anyone who wants to check.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable
 from functools import partial
 from html import escape
 
-from gilbook.interpreters import Interpreter, Skipped
-from gilbook.provenance import provenance
+from gilbook.interpreters import Interpreter, Skipped, select
 from gilbook.runner import ExampleRuns, Run
 
 # Replaced while Sphinx reads the page by "executed in this build" or "reused
@@ -92,6 +92,16 @@ def timing_cell(run: Run, variant: str, *, cost: bool = False) -> str:
     )
 
 
+def needs_runs(render: Callable[..., HTML]) -> Callable[..., HTML]:
+    """A table of an example that ran nowhere (its dependency was missing) says only why."""
+
+    def rendered(example: ExampleRuns, *args: str) -> HTML:
+        return render(example, *args) if example.runs else HTML(unavailable_note(example))
+
+    return rendered
+
+
+@needs_runs
 def timings_table(example: ExampleRuns) -> HTML:
     """One row per variant, one column per interpreter: speedup, median and spread."""
     first = example.runs[0].data
@@ -104,6 +114,7 @@ def timings_table(example: ExampleRuns) -> HTML:
     return results_table(example, title, rows, timing_cell, core_limit_note(example.runs))
 
 
+@needs_runs
 def costs_table(example: ExampleRuns, what: str) -> HTML:
     """Like `timings_table`, for costs: each variant's time as a multiple of the baseline's."""
     first = example.runs[0].data
@@ -136,6 +147,7 @@ def race_cell(run: Run, variant: str) -> str:
     )
 
 
+@needs_runs
 def race_table(example: ExampleRuns) -> HTML:
     """One row per variant: how many updates the threads lost, and how long it took."""
     first = example.runs[0].data
@@ -176,6 +188,7 @@ def display(value: object) -> str:
     return str(value)
 
 
+@needs_runs
 def observations_table(example: ExampleRuns, title: str) -> HTML:
     """One row per observation, one column per interpreter: what each one reported."""
     rows = [(o["name"], o["label"]) for o in example.runs[0].data["observations"]]
@@ -204,7 +217,11 @@ def results_table(
     carries the provenance of every column; the raw JSON follows the table.
     """
     runs = example.runs
-    head = "".join(f'<th scope="col">{escape(column_heading(r))}</th>' for r in runs)
+    missing = [u.interpreter for u in example.unavailable]
+    head = "".join(f'<th scope="col">{escape(column_heading(r))}</th>' for r in runs) + "".join(
+        f'<th scope="col">{escape(i.label)} (GIL {i.gil})</th>' for i in missing
+    )
+    not_measured = '<td class="gilbook-unavailable">not measured</td>' * len(missing)
     body = "".join(
         f'<tr><th scope="row">{escape(label)}</th>'
         + "".join(
@@ -212,6 +229,7 @@ def results_table(
             f"{cell(r, key)}</td>"
             for r in runs
         )
+        + not_measured
         + "</tr>"
         for key, label in rows
     )
@@ -225,7 +243,8 @@ def results_table(
         f'<table class="gilbook-table"><caption>{caption}</caption>'
         f'<thead><tr><th scope="col">{escape(rows_heading)}</th>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table>"
-        f"{notes}{missing_free_threading_note(example)}{raw_json(runs)}"
+        f"{notes}{unavailable_note(example)}{missing_free_threading_note(example)}"
+        f"{cross_version_note(example)}{raw_json(runs)}"
         "</div>"
     )
 
@@ -240,11 +259,17 @@ def provenance_lines(runs: list[Run]) -> str:
     lines = [f"Machine: {' / '.join(machines)}."]
     mode = "quick mode" if any(r.data["parameters"].get("quick") for r in runs) else "full run"
     lines += [
-        f"{column_heading(r)}: {job_parameters(r)}{r.data['provenance']['start_method']} start "
-        f"method, {mode}, measured {r.data['provenance']['timestamp_utc']}."
+        f"{column_heading(r)}: {flags(r.interpreter)}{job_parameters(r)}"
+        f"{r.data['provenance']['start_method']} start method, {mode}, "
+        f"measured {r.data['provenance']['timestamp_utc']}."
         for r in runs
     ]
     return "".join(f'<span class="gilbook-provenance">{escape(line)}</span>' for line in lines)
+
+
+def flags(interpreter: Interpreter) -> str:
+    """How the interpreter was compiled, as the start of a provenance line ("built ...; ")."""
+    return f"{interpreter.build_flags}; " if interpreter.build_flags else ""
 
 
 def job_parameters(run: Run) -> str:
@@ -278,12 +303,57 @@ def missing_free_threading_note(example: ExampleRuns) -> str:
     )
 
 
+def unavailable_note(example: ExampleRuns) -> str:
+    """Why some interpreters have no results here (an example's dependency was missing)."""
+    if not example.unavailable:
+        return ""
+    items = "".join(
+        f"<li>{escape(u.interpreter.label)}: {escape(u.reason)}</li>" for u in example.unavailable
+    )
+    return f'<div class="gilbook-note gilbook-missing"><p>Not measured:</p><ul>{items}</ul></div>'
+
+
+def cross_version_note(example: ExampleRuns) -> str:
+    """Say so when the free-threaded column has no default build of its own version beside it."""
+    free = example.by(free_threaded=True)
+    if free is None or any(r.interpreter.key == free.interpreter.twin for r in example.runs):
+        return ""
+    return f'<p class="gilbook-note gilbook-cross-version">{escape(no_twin_sentence(free))}</p>'
+
+
+def no_twin_sentence(free: Run) -> str:
+    version = ".".join(free.interpreter.version.split(".")[:2])
+    return (
+        f"This build found no default build of CPython {version} to set beside "
+        f"{free.interpreter.label}, so comparing it with another column compares two "
+        "versions as well as two builds: such a difference is not the cost of free threading. "
+        f"Put python{version} beside python{version}t, on PATH or in GILBOOK_PYTHONS, "
+        "to measure that cost."
+    )
+
+
+def comparison_caveat(gil: Run, free: Run) -> str:
+    """A sentence for the prose when `gil` is not `free`'s twin, or was compiled differently."""
+    if gil.interpreter.key != free.interpreter.twin:
+        return (
+            f"This compares {free.interpreter.label} with {gil.interpreter.label}: a "
+            "cross-version comparison, which measures everything that changed between the "
+            "versions too, not the cost of free threading alone."
+        )
+    if gil.interpreter.optimizations != free.interpreter.optimizations:
+        return (
+            f"The two builds were compiled differently ({gil.interpreter.build_flags or '?'}, "
+            f"{free.interpreter.build_flags or '?'}), which changes their speed too."
+        )
+    return ""
+
+
 def raw_json(runs: Iterable[Run]) -> str:
-    """The example's own output, verbatim and escaped, one block per interpreter."""
+    """Each run's JSON: what the example printed, with the provenance the build added."""
     blocks = "".join(
         f"<p>{escape(run.interpreter.label)} ({escape(run.interpreter.path)}):</p>"
         f'<pre class="gilbook-raw" data-interpreter="{escape(run.interpreter.key)}">'
-        f"{escape(run.stdout.strip())}</pre>"
+        f"{escape(json.dumps(run.data, indent=2, ensure_ascii=False))}</pre>"
         for run in runs
     )
     return f'<details class="gilbook-raw-json"><summary>Raw JSON of these runs</summary>{blocks}</details>'
@@ -294,18 +364,32 @@ def distinct(values: Iterable[str]) -> list[str]:
 
 
 def interpreters_table(found: list[Interpreter], skipped: list[Skipped]) -> HTML:
-    """The interpreters this build measured under, and the candidates it skipped."""
+    """The interpreters this build found, which pages measure each, and the ones it skipped."""
+    by_key = {i.key: i for i in found}
+    default = {i.key for i in select(found)}
+
+    def compared_with(i: Interpreter) -> str:
+        if not i.free_threaded:
+            return ""
+        twin = by_key.get(i.twin)
+        return f"its twin, {twin.label}" if twin else "no default build of its version found"
+
     rows = "".join(
         f'<tr><th scope="row">{escape(i.label)}</th><td>{escape(i.gil)}</td>'
+        f"<td>{escape(i.optimizations or 'n/a')}</td>"
+        f"<td>{'every page' if i.key in default else 'pages that ask for all'}</td>"
+        f"<td>{escape(compared_with(i))}</td>"
         f"<td><code>{escape(i.path)}</code></td><td>{escape(i.found_by)}</td></tr>"
         for i in found
     )
+    headings = ("interpreter", "GIL", "PGO, LTO", "measured on", "free-threaded, compared with")
     table = (
-        '<table class="gilbook-table gilbook-text-table"><caption>Interpreters measured by '
-        "this build, in the order of the columns of every results table.</caption>"
-        '<thead><tr><th scope="col">interpreter</th><th scope="col">GIL</th>'
-        '<th scope="col">path</th><th scope="col">found by</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table>"
+        '<table class="gilbook-table gilbook-text-table"><caption>Interpreters found by this '
+        "build. Pages measure the build's own Python, the newest free-threaded CPython with "
+        "its twin (the default build of the same version) and PyPy; pages about versions "
+        "measure every one.</caption><thead><tr>"
+        + "".join(f'<th scope="col">{h}</th>' for h in (*headings, "path", "found by"))
+        + f"</tr></thead><tbody>{rows}</tbody></table>"
     )
     if not any(i.free_threaded for i in found):
         table += (
@@ -320,16 +404,15 @@ def interpreters_table(found: list[Interpreter], skipped: list[Skipped]) -> HTML
     return HTML(table)
 
 
-def machine_table() -> HTML:
-    """The machine that runs the build, as the examples' provenance block sees it."""
-    here = provenance()
+def machine_table(interpreter: Interpreter) -> HTML:
+    """The machine that runs the build, as `interpreter` described it at the build's start."""
+    here = interpreter.machine
     rows = [
         ("CPU", here["cpu_model"]),
         ("logical cores", here["logical_cores"]),
         ("cores this build may use", here["usable_cores"]),
         ("operating system", here["os"]),
         ("multiprocessing start method", here["start_method"]),
-        ("described at", here["timestamp_utc"]),
     ]
     body = "".join(
         f'<tr><th scope="row">{escape(name)}</th><td>{escape(str(value))}</td></tr>'
