@@ -34,7 +34,6 @@ with a one-line reason, and the caller shows that interpreter's column as not me
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import importlib.metadata
 import json
@@ -45,9 +44,12 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from gilbook.interpreters import Interpreter
 
 # The regular expression of the specification's reference implementation.
 BLOCK = re.compile(r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$")
@@ -65,16 +67,6 @@ PIP_FOR_FREE_THREADED = (24, 1)
 #: Seconds allowed for making one environment and for one installation.
 VENV_TIMEOUT = 300
 INSTALL_TIMEOUT = 1800
-
-_PROBE = """\
-import json, platform, sys, sysconfig
-print(json.dumps({
-    "implementation": platform.python_implementation(),
-    "version": platform.python_version(),
-    "language": ".".join(str(part) for part in sys.version_info[:3]),
-    "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-}))
-"""
 
 
 class ScriptMetadataError(ValueError):
@@ -120,17 +112,17 @@ def venv_python(environment: Path, *, windows: bool = os.name == "nt") -> Path:
     return environment / "bin" / "python"
 
 
-def environment_name(dependencies: list[str], interpreter_path: str, interpreter_key: str) -> str:
+def environment_name(dependencies: list[str], interpreter: Interpreter) -> str:
     """The folder name of the environment for this dependency list under this interpreter."""
-    identity = json.dumps({"interpreter": interpreter_path, "dependencies": dependencies})
+    identity = json.dumps({"interpreter": interpreter.path, "dependencies": dependencies})
     digest = hashlib.sha256(identity.encode()).hexdigest()[:12]
-    return f"{interpreter_key}-{digest}"
+    return f"{interpreter.key}-{digest}"
 
 
-def python_for(script: Path, interpreter_path: str, interpreter_key: str, cache: Path) -> str:
+def python_for(script: Path, interpreter: Interpreter, cache: Path) -> str:
     """The Python to run `script` with under this interpreter.
 
-    That is `interpreter_path` itself when the script declares no dependencies, otherwise the
+    That is the interpreter itself when the script declares no dependencies, otherwise the
     Python of a virtual environment under `cache` holding them, made if it is missing. Raises
     `DependencyUnavailable` if the interpreter does not satisfy the script's
     ``requires-python`` or the environment cannot be made.
@@ -138,37 +130,32 @@ def python_for(script: Path, interpreter_path: str, interpreter_key: str, cache:
     metadata = script_metadata(script)
     dependencies: list[str] = metadata.get("dependencies", [])
     requires_python: str | None = metadata.get("requires-python")
-    if not dependencies and requires_python is None:
-        return interpreter_path
-    about = _describe(interpreter_path)
-    if requires_python is not None and not _satisfies(about.language, requires_python):
+    if requires_python is not None and not _satisfies(interpreter.version, requires_python):
         raise DependencyUnavailable(
-            f"{script.name} needs Python {requires_python}, which {about.label} does not satisfy"
+            f"{script.name} needs Python {requires_python}, "
+            f"which {interpreter.label} does not satisfy"
         )
     if not dependencies:
-        return interpreter_path
-    environment = cache / environment_name(dependencies, interpreter_path, interpreter_key)
+        return interpreter.path
+    environment = cache / environment_name(dependencies, interpreter)
     if not (environment / MARKER).is_file():
-        _make(environment, dependencies, interpreter_path, about)
+        _make(environment, dependencies, interpreter)
     return str(venv_python(environment))
 
 
-def _make(
-    environment: Path,
-    dependencies: list[str],
-    interpreter_path: str,
-    about: _About,
-) -> None:
+def _make(environment: Path, dependencies: list[str], interpreter: Interpreter) -> None:
     """Make the environment and install the dependencies; write the marker last."""
     what = ", ".join(dependencies)
 
     def unavailable(reason: str) -> DependencyUnavailable:
-        return DependencyUnavailable(f"{what} could not be installed for {about.label}: {reason}")
+        return DependencyUnavailable(
+            f"{what} could not be installed for {interpreter.label}: {reason}"
+        )
 
     pip = _pip_version()
     if pip is None:
         raise unavailable(f"the build's Python ({sys.executable}) has no pip")
-    needed = PIP_FOR_FREE_THREADED if about.free_threaded else PIP_WITH_PYTHON_OPTION
+    needed = PIP_FOR_FREE_THREADED if interpreter.free_threaded else PIP_WITH_PYTHON_OPTION
     if pip < needed:
         raise unavailable(
             f"the build's pip {'.'.join(map(str, pip))} is too old"
@@ -181,7 +168,7 @@ def _make(
             shutil.rmtree(environment)  # half-made: its installation was interrupted
         try:
             _run(
-                [interpreter_path, "-m", "venv", "--without-pip", str(environment)],
+                [interpreter.path, "-m", "venv", "--without-pip", str(environment)],
                 VENV_TIMEOUT,
                 lambda reason: unavailable(f"its virtual environment could not be made: {reason}"),
             )
@@ -204,8 +191,8 @@ def _make(
             shutil.rmtree(environment, ignore_errors=True)
             raise
         marker = {
-            "interpreter": interpreter_path,
-            "label": about.label,
+            "interpreter": interpreter.path,
+            "label": interpreter.label,
             "dependencies": dependencies,
         }
         (environment / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
@@ -255,73 +242,9 @@ def _pip_version() -> tuple[int, ...] | None:
     return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
 
 
-@dataclass(frozen=True)
-class _About:
-    label: str  # such as ``CPython 3.13.5 free-threaded``
-    language: str  # the version of the language it speaks, such as ``3.9.18`` for a PyPy
-    free_threaded: bool
-
-
-@functools.cache
-def _describe(interpreter_path: str) -> _About:
-    """Ask the interpreter what it is."""
-    try:
-        done = subprocess.run(
-            [interpreter_path, "-c", _PROBE],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        about = json.loads(done.stdout)
-    except (OSError, subprocess.SubprocessError, ValueError) as error:
-        raise DependencyUnavailable(f"{interpreter_path} could not be started: {error}") from None
-    build = " free-threaded" if about["free_threaded"] else ""
-    return _About(
-        label=f"{about['implementation']} {about['version']}{build}",
-        language=about["language"],
-        free_threaded=bool(about["free_threaded"]),
-    )
-
-
 def _satisfies(version: str, requires_python: str) -> bool:
     """Whether a Python version satisfies a ``requires-python`` specifier."""
-    try:
-        from packaging.specifiers import InvalidSpecifier, SpecifierSet
-    except ImportError:
-        return _satisfies_simple(version, requires_python)
     try:
         return SpecifierSet(requires_python).contains(version, prereleases=True)
     except InvalidSpecifier:
         raise ScriptMetadataError(f"'requires-python = {requires_python!r}' is not valid") from None
-
-
-_CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+)*)(\.\*)?\s*$")
-
-
-def _satisfies_simple(version: str, requires_python: str) -> bool:
-    """Check plain release numbers compared with ``>=``, ``>``, ``<=``, ``<``, ``==``, ``!=``
-    (``>=3.9,<3.14``, ``==3.13.*``) without the ``packaging`` library; other clauses pass."""
-    have = [int(part) for part in version.split(".")]
-    for clause in requires_python.split(","):
-        match = _CLAUSE.match(clause)
-        if match is None:
-            continue
-        operator, number, wildcard = match.groups()
-        want = [int(part) for part in number.split(".")]
-        if wildcard:  # ==3.13.* compares only as many parts as it names
-            compared = have[: len(want)]
-        else:
-            width = max(len(have), len(want))
-            compared, want = have + [0] * (width - len(have)), want + [0] * (width - len(want))
-        holds = {
-            ">=": compared >= want,
-            ">": compared > want,
-            "<=": compared <= want,
-            "<": compared < want,
-            "==": compared == want,
-            "!=": compared != want,
-        }[operator]
-        if not holds:
-            return False
-    return True

@@ -133,7 +133,7 @@ def environments() -> Path:
 
 def run_once(script: Path, interpreter: Interpreter, quick: bool, timeout: float) -> Run:
     """Run `script` with ``--json`` under `interpreter` in an empty folder."""
-    python = python_for(script, interpreter.path, interpreter.key, environments())
+    python = python_for(script, interpreter, environments())
     command = [python, str(script), "--json", *(["--quick"] if quick else [])]
     env = {k: v for k, v in os.environ.items() if k not in KERNEL_ONLY_VARIABLES}
     where = f"{script.name} under {interpreter.label} ({interpreter.path})"
