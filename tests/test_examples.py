@@ -12,8 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from gilbook.environments import DependencyUnavailable, python_for, script_metadata
 from gilbook.interpreters import Interpreter
+from gilbook.runner import environments
 from helpers import EXAMPLES, INTERPRETERS, ROOT, interpreter_id
+
+WITH_DEPENDENCIES = [s for s in EXAMPLES if script_metadata(s).get("dependencies")]
 
 
 def run_alone(
@@ -32,6 +36,14 @@ def run_alone(
     )
 
 
+def python_to_run(script: Path, interpreter: Interpreter = INTERPRETERS[0]) -> str:
+    """The interpreter itself, or the environment holding the script's dependencies (PEP 723)."""
+    try:
+        return python_for(script, interpreter, environments())
+    except DependencyUnavailable as error:
+        pytest.skip(str(error))
+
+
 def accepts_workers(script: Path) -> bool:
     return "--workers" in script.read_text(encoding="utf-8")
 
@@ -41,7 +53,8 @@ def accepts_workers(script: Path) -> bool:
 def test_quick_json_has_gil_state_and_consistent_timings(
     script: Path, interpreter: Interpreter, tmp_path: Path
 ) -> None:
-    done = run_alone(script, tmp_path, "--quick", "--json", python=interpreter.path)
+    python = python_to_run(script, interpreter)
+    done = run_alone(script, tmp_path, "--quick", "--json", python=python)
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert "provenance" not in data, "the engine records provenance; the example does not"
@@ -56,7 +69,7 @@ def test_quick_json_has_gil_state_and_consistent_timings(
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
 def test_runs_alone_with_no_arguments(script: Path, tmp_path: Path) -> None:
-    done = run_alone(script, tmp_path)
+    done = run_alone(script, tmp_path, python=python_to_run(script))
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
 
@@ -76,11 +89,28 @@ def bad_arguments(script: Path) -> list[list[str]]:
 def test_bad_arguments_give_one_line_and_status_2(
     script: Path, args: list[str], tmp_path: Path
 ) -> None:
-    done = run_alone(script, tmp_path, *args)
+    done = run_alone(script, tmp_path, *args, python=python_to_run(script))
     assert done.returncode == 2
     assert done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("script", WITH_DEPENDENCIES, ids=lambda p: p.stem)
+def test_without_its_package_an_example_says_how_to_run_it_in_one_line(
+    script: Path, tmp_path: Path
+) -> None:
+    shutil.copy2(script, tmp_path / script.name)
+    bare = subprocess.run(  # -S: no site-packages, like a plain python without the package
+        [sys.executable, "-S", script.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bare.returncode == 1
+    assert bare.stderr.count("\n") == 1 and "Traceback" not in bare.stderr
+    assert f"uv run {script.name}" in bare.stderr
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
