@@ -157,7 +157,7 @@ def discover() -> tuple[list[Interpreter], list[Skipped]]:
         try:
             found.append(probe(path, "PATH"))
         except InterpreterError as error:
-            skipped.append(Skipped(path, str(error)))
+            skipped.append(Skipped(path, str(error).removeprefix(f"{path}: ")))
     return match_twins(unique(found, skipped), skipped), skipped
 
 
@@ -205,7 +205,7 @@ def twin_beside(free: Interpreter, skipped: list[Skipped]) -> Interpreter | None
     try:
         candidate = probe(str(beside), f"beside {free.path}")
     except InterpreterError as error:
-        skipped.append(Skipped(str(beside), str(error)))
+        skipped.append(Skipped(str(beside), str(error).removeprefix(f"{beside}: ")))
         return None
     return candidate if is_twin(candidate, free) else None
 

@@ -368,27 +368,28 @@ def interpreters_table(found: list[Interpreter], skipped: list[Skipped]) -> HTML
     by_key = {i.key: i for i in found}
     default = {i.key for i in select(found)}
 
-    def compared_with(i: Interpreter) -> str:
+    def twin(i: Interpreter) -> str:
         if not i.free_threaded:
             return ""
-        twin = by_key.get(i.twin)
-        return f"its twin, {twin.label}" if twin else "no default build of its version found"
+        line = f"twin: {by_key[i.twin].label}" if i.twin in by_key else "no twin found"
+        return f'<span class="gilbook-provenance">{escape(line)}</span>'
 
+    compiled = {"": "n/a", "none": "neither PGO nor LTO"}
     rows = "".join(
-        f'<tr><th scope="row">{escape(i.label)}</th><td>{escape(i.gil)}</td>'
-        f"<td>{escape(i.optimizations or 'n/a')}</td>"
+        f'<tr><th scope="row">{escape(i.label)}'
+        f'<span class="gilbook-provenance"><code>{escape(i.path)}</code></span>{twin(i)}</th>'
+        f"<td>{escape(i.gil)}</td><td>{escape(compiled.get(i.optimizations, i.optimizations))}</td>"
         f"<td>{'every page' if i.key in default else 'pages that ask for all'}</td>"
-        f"<td>{escape(compared_with(i))}</td>"
-        f"<td><code>{escape(i.path)}</code></td><td>{escape(i.found_by)}</td></tr>"
+        f"<td>{escape(i.found_by)}</td></tr>"
         for i in found
     )
-    headings = ("interpreter", "GIL", "PGO, LTO", "measured on", "free-threaded, compared with")
+    headings = ("interpreter", "GIL", "compiled with", "measured on", "found by")
     table = (
         '<table class="gilbook-table gilbook-text-table"><caption>Interpreters found by this '
         "build. Pages measure the build's own Python, the newest free-threaded CPython with "
         "its twin (the default build of the same version) and PyPy; pages about versions "
         "measure every one.</caption><thead><tr>"
-        + "".join(f'<th scope="col">{h}</th>' for h in (*headings, "path", "found by"))
+        + "".join(f'<th scope="col">{h}</th>' for h in headings)
         + f"</tr></thead><tbody>{rows}</tbody></table>"
     )
     if not any(i.free_threaded for i in found):
