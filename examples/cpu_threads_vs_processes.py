@@ -6,7 +6,9 @@ processes, and timed against doing it all in the main thread. With the GIL only
 one thread runs Python code at a time, so threads take about as long as
 sequential code. Each process has its own interpreter and its own GIL, so
 processes run in parallel, up to the number of cores. On a free-threaded build
-of CPython (3.13t and later, GIL disabled) threads run in parallel too.
+of CPython (3.13t and later, GIL disabled) threads run in parallel too. Every
+round also measures how many cores' worth of Python code the machine really
+ran at once (its capacity), so that a busy machine shows as one.
 
 Run it::
 
@@ -91,10 +93,36 @@ def make_pool(kind: str, workers: int) -> Executor:
     return ProcessPoolExecutor(max_workers=workers, initializer=warm_up)
 
 
-def summarise(variant: str, label: str, seconds: list[float]) -> dict[str, Any]:
+def usable_cores() -> int:
+    """The cores this process may run on (fewer than the machine has, in a container)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on macOS or Windows
+        return os.cpu_count() or 1
+
+
+def time_capacity(pool: Executor, share: int, cores: int) -> float:
+    """How many cores' worth of Python code the machine ran at once, just now.
+
+    One process counts down a share of the job, then `cores` processes count
+    down a share each at the same time: with every core free, both take as
+    long, and the result is `cores`. It is measured in every round, beside the
+    variants, because a machine can deliver less than its cores to Python code
+    for many seconds (a busy neighbour, a shared hyper-threaded core) unannounced.
+    """
+    start = time.perf_counter()
+    pool.submit(count_down, share).result()
+    one = time.perf_counter() - start
+    start = time.perf_counter()
+    list(pool.map(count_down, [share] * cores))
+    return cores * one / (time.perf_counter() - start)
+
+
+def summarise(variant: str, label: str, seconds: list[float], workers: int) -> dict[str, Any]:
     return {
         "variant": variant,
         "label": label,
+        "workers": workers,
         "seconds": seconds,
         "median": statistics.median(seconds),
         "min": min(seconds),
@@ -102,29 +130,35 @@ def summarise(variant: str, label: str, seconds: list[float]) -> dict[str, Any]:
     }
 
 
-def measure(total: int, workers: list[int], repeats: int) -> list[dict[str, Any]]:
-    """Time every variant `repeats` times, after one untimed warm-up run each.
+def measure(total: int, workers: list[int], repeats: int) -> tuple[list[Any], dict[str, Any]]:
+    """Time every variant in `repeats` rounds, after one untimed warm-up run each.
 
     Pools are created (and their workers started by the warm-up) before the
     clock starts, so the timings compare running the job, not starting workers.
-    Each round times every variant once, so that a slow drift in the machine's
-    speed affects all variants alike.
+    Each round times every variant once and measures the machine's capacity,
+    so that a change in the machine's speed affects a whole round alike.
     """
-    labels = {"sequential": "sequential"}
+    labels, counts = {"sequential": "sequential"}, {"sequential": 1}
     jobs: dict[str, Callable[[], float]] = {"sequential": partial(time_sequential, total)}
+    cores = usable_cores()
     with ExitStack() as stack:
         for kind, one in (("threads", "thread"), ("processes", "process")):
             for n in workers:
                 pool = stack.enter_context(make_pool(kind, n))
                 labels[f"{kind}-{n}"] = f"{n} {kind if n > 1 else one}"
+                counts[f"{kind}-{n}"] = n
                 jobs[f"{kind}-{n}"] = partial(time_pool, pool, total, n)
+        probe = stack.enter_context(make_pool("processes", cores))
+        jobs["capacity"] = partial(time_capacity, probe, total // cores, cores)
         for job in jobs.values():
             job()  # warm-up, which also starts every worker
-        seconds: dict[str, list[float]] = {name: [] for name in jobs}
+        results: dict[str, list[float]] = {name: [] for name in jobs}
         for _ in range(repeats):
             for name, job in jobs.items():
-                seconds[name].append(job())
-    return [summarise(name, labels[name], seconds[name]) for name in jobs]
+                results[name].append(job())
+    capacity = results.pop("capacity")
+    timings = [summarise(name, labels[name], results[name], counts[name]) for name in results]
+    return timings, {"cores": cores, **summarise("capacity", "capacity", capacity, cores)}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -139,15 +173,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for option, count in counts.items():
         if count is not None and count < 1:
             parser.error(f"{option} must be at least 1")
-    args.repeats = args.repeats or (3 if args.quick else 5)
+    args.repeats = args.repeats or (3 if args.quick else 9)
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     warm_up()  # for the main thread, and the threads, which share its code objects
-    work: int = args.work or size_job(0.03 if args.quick else 0.2)
-    timings = measure(work, args.workers, args.repeats)
+    work: int = args.work or size_job(0.03 if args.quick else 0.1)
+    timings, capacity = measure(work, args.workers, args.repeats)
     # Importing a module can switch the GIL back on in a free-threaded build: ask now.
     gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
     if args.json:
@@ -157,7 +191,9 @@ def main(argv: list[str] | None = None) -> None:
             "gil_enabled": gil_enabled,
             "parameters": {"work": work, "repeats": args.repeats, "quick": args.quick},
             "baseline": "sequential",
+            "interleaved": True,  # the i-th time of every variant comes from round i
             "timings": timings,
+            "capacity": capacity,
         }
         json.dump(document, sys.stdout, indent=2)
         print()
@@ -172,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         spread = f"{row['min']:.3f} to {row['max']:.3f} s"
         speedup = baseline / row["median"]
         print(f"{row['label']:<14}{row['median']:>9.3f}s{spread:>22}{speedup:>9.2f}x")
+    print(f"capacity: {capacity['median']:.2f} of {capacity['cores']} cores ran Python at once")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ from typing import Any
 from bs4 import BeautifulSoup, Tag
 
 from gilbook.interpreters import Interpreter, select
-from gilbook.runner import ExampleRuns, Run
-from gilbook.tables import ORIGIN_PLACEHOLDER, timings_table
+from gilbook.runner import ExampleRuns, Run, efficiency, paired_median
+from gilbook.tables import ORIGIN_PLACEHOLDER, ratio, timings_table
 from helpers import EXAMPLES, INTERPRETERS, Build
 
 
@@ -103,7 +103,13 @@ def test_table_numbers_equal_the_json_of_this_build(book: Build) -> None:
                     assert spread <= pointers, f"{pointer} is shown without its spread"
             for speedup in cell.select("[data-ratio]"):
                 top, bottom = (resolve(data, p) for p in attribute(speedup, "data-ratio").split())
-                assert rounds_to(speedup.get_text(), top / bottom), speedup
+                quotient = paired_median(top, bottom) if isinstance(top, list) else top / bottom
+                assert speedup.get_text() == ratio(quotient), speedup
+            for shown_efficiency in cell.select("[data-efficiency]"):
+                inputs = attribute(shown_efficiency, "data-efficiency").split()
+                baseline, variant, capacity, workers = (resolve(data, p) for p in inputs)
+                share = efficiency(baseline, variant, capacity, workers)
+                assert shown_efficiency.get_text() == f"{share:.2f}", shown_efficiency
 
 
 def test_tables_state_their_provenance(book: Build) -> None:
@@ -134,7 +140,7 @@ def test_every_ratio_in_the_prose_is_in_the_table(book: Build) -> None:
         assert main is not None
         for block in main.select("div.gilbook-results, figure.gilbook-figure"):
             block.decompose()
-        ratios = re.findall(r"\d+\.\d\d×", main.get_text())
+        ratios = re.findall(r"\d[\d,]*(?:\.\d+)?×", main.get_text())
         assert ratios, f"{page} quotes no ratio in its prose"
         assert set(ratios) <= in_tables, page
 

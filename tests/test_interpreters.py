@@ -84,9 +84,7 @@ def test_a_broken_shim_on_path_is_skipped_with_its_reason(only: Arrange, tmp_pat
     only([tmp_path / "shims"])
     found, skipped = discover()
     assert keys(found) == [found[0].key]  # only the build's own Python
-    assert [s.reason for s in skipped] == [
-        "exit status 127: shim: python3.12: command not found"
-    ]
+    assert [s.reason for s in skipped] == ["exit status 127: shim: python3.12: command not found"]
 
 
 def test_a_broken_listed_interpreter_is_one_line_naming_the_variable(

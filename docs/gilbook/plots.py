@@ -19,7 +19,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.typing import RcKeyType
 
 from gilbook.runner import ExampleRuns, Run
-from gilbook.tables import HTML, column_heading, duration, ratio
+from gilbook.tables import HTML, column_heading, duration, ratio, significant
 
 # Drawn in this colour, then replaced by the page's text colour.
 INK = "#123456"
@@ -63,6 +63,13 @@ def speedup_chart(example: ExampleRuns) -> HTML:
                 edgecolor=INK,
                 linewidth=0.4,
             )
+            if run.capacity:  # over each bar, the most its workers could get in this run
+                ceilings = [
+                    min(run.timing(name)["workers"], run.capacity["median"]) for name, _ in variants
+                ]
+                axes.hlines(ceilings, [p - width / 2 for p in positions],
+                            [p + width / 2 for p in positions], color=INK, linewidth=2,
+                            label="the most its workers could get" if i == 0 else "_hidden")  # fmt: skip
         axes.axhline(cores, color=INK, linestyle="--", linewidth=1)
         axes.annotate(f"{cores} cores: the limit", (-0.5, cores), ha="left", va="bottom")
         axes.axhline(1, color=INK, linewidth=0.6)
@@ -77,6 +84,7 @@ def speedup_chart(example: ExampleRuns) -> HTML:
     alt = f"Bar chart of speedup over {baseline}, drawn from the table above. " + " ".join(
         f"{column_heading(run)}: "
         + ", ".join(f"{label} {ratio(run.speedup(name))}" for name, label in variants)
+        + (f"; capacity {significant(run.capacity['median'])} cores" if run.capacity else "")
         + "."
         for run in runs
     )
@@ -85,6 +93,12 @@ def speedup_chart(example: ExampleRuns) -> HTML:
         f"interpreter; higher is better. The dashed line marks the {cores} usable cores of "
         f"the machine that measured it: {cores}× is the most that parallel work can gain there."
     )
+    if all(run.capacity for run in runs):
+        caption += (
+            " The short line over each bar is the most that variant's workers could get while "
+            "it ran: the number of workers, or the capacity the machine delivered during that "
+            "interpreter's run, whichever is smaller."
+        )
     return figure_html(svg.getvalue(), alt, caption)
 
 

@@ -14,12 +14,13 @@ from functools import partial
 from html import escape
 
 from gilbook.interpreters import Interpreter, Skipped, select
-from gilbook.runner import ExampleRuns, Run
+from gilbook.runner import ExampleRuns, Run, paired_median
 
 # Replaced while Sphinx reads the page by "executed in this build" or "reused
 # from the execution cache" (see gilbook.sphinx_ext.label_origin).
 ORIGIN_PLACEHOLDER = "GILBOOK-ORIGIN"
 FREE_THREADING_HOWTO = "https://docs.python.org/3/howto/free-threading-python.html"
+CAPACITY_ROW = "capacity"  # the row of a timings table that shows the measured capacity
 
 
 class HTML(str):
@@ -46,7 +47,9 @@ def duration(value: float) -> str:
 
 
 def ratio(value: float) -> str:
-    return f"{value:.2f}×"
+    """A ratio to three significant figures, the most that run-to-run noise leaves
+    meaningful: 0.987×, 1.98×, 12.3×, 1130×."""
+    return f"{significant(value)}×"
 
 
 def gil_state(run: Run) -> str:
@@ -79,16 +82,45 @@ def median_and_spread(at: str, row: dict[str, float]) -> str:
 
 
 def timing_cell(run: Run, variant: str, *, cost: bool = False) -> str:
-    """Speedup over the baseline (or, for a cost, times as long), median time and spread."""
+    """Speedup over the baseline (or, for a cost, times as long), median time and spread,
+    and the parallel efficiency where the example measured the machine's capacity."""
+    if variant == CAPACITY_ROW:
+        return capacity_cell(run)
+    timings = run.data["timings"]
     index = run.timing_index(variant)
     base = run.timing_index(run.data["baseline"])
-    row = run.data["timings"][index]
-    pair = (index, base) if cost else (base, index)
-    pointers = " ".join(f"timings/{i}/median" for i in pair)
-    value = 1 / run.speedup(variant) if cost else run.speedup(variant)
+    top, bottom = (index, base) if cost else (base, index)
+    # Interleaved rounds: the median of the ratios within each round (see Run.speedup).
+    field = "seconds" if run.data.get("interleaved") else "median"
+    pointers = f"timings/{top}/{field} timings/{bottom}/{field}"
+    if field == "seconds":
+        value = paired_median(timings[top]["seconds"], timings[bottom]["seconds"])
+    else:
+        value = timings[top]["median"] / timings[bottom]["median"]
+    cell = f'<span class="gilbook-speedup" data-ratio="{pointers}">{ratio(value)}</span> '
+    efficiency = None if cost or base == index else run.efficiency(variant)
+    if efficiency is not None:
+        inputs = (
+            f"timings/{base}/seconds timings/{index}/seconds capacity/seconds "
+            f"timings/{index}/workers"
+        )
+        cell += (
+            f'<span class="gilbook-efficiency">efficiency <span data-efficiency="{inputs}">'
+            f"{efficiency:.2f}</span></span>"
+        )
+    return cell + median_and_spread(f"timings/{index}", timings[index])
+
+
+def capacity_cell(run: Run) -> str:
+    """How many cores' worth of Python ran at once during the run: median, then min to max."""
+    capacity = run.data["capacity"]
     return (
-        f'<span class="gilbook-speedup" data-ratio="{pointers}">{ratio(value)}</span> '
-        + median_and_spread(f"timings/{index}", row)
+        shown("capacity/median", significant(capacity["median"]), "gilbook-headline")
+        + '<span class="gilbook-spread">'
+        + shown("capacity/min", significant(capacity["min"]), "gilbook-min")
+        + " to "
+        + shown("capacity/max", significant(capacity["max"]), "gilbook-max")
+        + f" of {escape(str(capacity['cores']))} cores</span>"
     )
 
 
@@ -111,6 +143,13 @@ def timings_table(example: ExampleRuns) -> HTML:
         "below it, the fastest to the slowest run."
     )
     rows = [(t["variant"], t["label"]) for t in first["timings"]]
+    if all(run.capacity for run in example.runs):
+        title += (
+            " The last row is the machine's capacity: how many cores' worth of Python code "
+            "ran at once, measured in every round. A variant's efficiency is its speedup over "
+            "the most its workers could get in the same round."
+        )
+        rows.append((CAPACITY_ROW, "capacity of the machine"))
     return results_table(example, title, rows, timing_cell, core_limit_note(example.runs))
 
 
@@ -283,11 +322,20 @@ def job_parameters(run: Run) -> str:
 
 def core_limit_note(runs: list[Run]) -> str:
     cores = distinct(str(r.data["provenance"]["usable_cores"]) for r in runs)
-    return (
-        f'<p class="gilbook-note">This machine had {escape(" or ".join(cores))} usable cores, '
-        "so that many times faster is the most that parallel work can gain here; "
-        "workers beyond that number only take turns.</p>"
+    note = (
+        f"This machine had {' or '.join(cores)} usable cores, so that many times faster is "
+        "the most that parallel work can gain here; workers beyond that number only take "
+        "turns."
     )
+    for run in (r for r in runs if r.busy):
+        capacity = run.capacity or {}
+        note += (
+            f" While {run.interpreter.label} ran, the machine was busy: it ran a median of "
+            f"{significant(capacity['median'])} cores' worth of Python at once (the best "
+            f"of {run.data['provenance'].get('attempts', 1)} attempts), so the parallel "
+            "speedups in that column are lower than this machine gives when it is quiet."
+        )
+    return f'<p class="gilbook-note gilbook-capacity">{escape(note)}</p>'
 
 
 def missing_free_threading_note(example: ExampleRuns) -> str:

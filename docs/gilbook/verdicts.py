@@ -1,0 +1,105 @@
+"""Sentences that say what a measurement means, chosen by the measurement itself.
+
+A verdict such as "two processes really do run Python at the same time" is only
+true beside a speedup that shows it. Each function here reads a run's speedups,
+its parallel efficiency and the capacity the machine delivered while it ran
+(see `gilbook.runner.Run`), and picks the sentence that the numbers support, so
+that the prose stays true on a quiet 16-core laptop and on a busy 2-core VM.
+"""
+
+from __future__ import annotations
+
+from gilbook.runner import Run
+from gilbook.tables import duration, ratio, significant
+
+# Below this many cores' worth of Python at once, a variant had no second core to speak of.
+NO_ROOM = 1.3
+# At or above this efficiency, a variant used (nearly) all the parallelism it could get.
+PARALLEL = 0.8
+# Two speedups within this factor of each other are "the same".
+SAME = 1.1
+
+
+def room(run: Run, variant: str) -> float:
+    """The most the variant's workers could get: workers, or the measured capacity."""
+    workers = int(run.timing(variant).get("workers", 1))
+    return min(workers, run.capacity["median"]) if run.capacity else float(workers)
+
+
+def capacity_phrase(run: Run) -> str:
+    """ "1.93 cores' worth of Python code at once", as measured in the run."""
+    if run.capacity is None:
+        return "an unmeasured share of its cores"
+    return f"{significant(run.capacity['median'])} cores' worth of Python code at once"
+
+
+def parallel_verdict(run: Run, variant: str, what: str) -> str:
+    """What a parallel variant's speedup says: it ran in parallel, it could not, or partly.
+
+    `what` names the workers and what lets them run at once, such as "two
+    processes, each with its own interpreter and GIL,".
+    """
+    speedup, efficiency = run.speedup(variant), run.efficiency(variant)
+    shown = f"**{ratio(speedup)}**"
+    if room(run, variant) < NO_ROOM:
+        return (
+            f"They ran {shown} as fast as sequential code, because during this run the machine "
+            f"delivered only {capacity_phrase(run)} (the capacity row): {what} had no second "
+            "core to use. That happens on a busy machine, or on a virtual machine whose second "
+            "core is a hyper-thread sibling or is lent to a neighbour; on a quiet machine they "
+            "run up to as many times as fast as there are cores."
+        )
+    if efficiency is not None and efficiency >= PARALLEL:
+        return (
+            f"They ran {shown} as fast as sequential code, an efficiency of "
+            f"**{efficiency:.2f}** of what the machine delivered in the same rounds: {what} "
+            "really do execute Python at the same time."
+        )
+    if efficiency is None:
+        return f"They ran {shown} as fast as sequential code."
+    return (
+        f"They ran {shown} as fast as sequential code, an efficiency of only "
+        f"**{efficiency:.2f}** of the {capacity_phrase(run)} that the machine delivered in "
+        f"the same rounds: {what} ran partly at the same time, and something else (handing "
+        "work over, or the machine's speed changing within a round) took the rest."
+    )
+
+
+def beyond_cores_verdict(run: Run, fewer: str, more: str, cores: int) -> str:
+    """Compare a variant with more workers than cores (`more`) with one that fits (`fewer`)."""
+    few, many = run.speedup(fewer), run.speedup(more)
+    label = run.timing(more)["label"]
+    if many <= few * SAME and many >= few / SAME:
+        return (
+            f"{label.capitalize()} ({ratio(many)}) gained nothing over "
+            f"{run.timing(fewer)['label']} ({ratio(few)}): with {cores} usable cores, the "
+            "extra workers only take turns."
+        )
+    if many > few:
+        return (
+            f"{label.capitalize()} ran {ratio(many)} as fast, more than "
+            f"{run.timing(fewer)['label']} ({ratio(few)}) although this machine has only "
+            f"{cores} usable cores: the machine's capacity changed during the run (compare the "
+            "spread of the capacity row)."
+        )
+    return (
+        f"{label.capitalize()} ({ratio(many)}) ran slower than "
+        f"{run.timing(fewer)['label']} ({ratio(few)}): with {cores} usable cores, the extra "
+        "workers take turns and add the cost of switching between them."
+    )
+
+
+def above_one_note(run: Run, variants: list[str]) -> str:
+    """Explain, from the run's own spread, any efficiency above 1."""
+    above = [v for v in variants if (run.efficiency(v) or 0) > 1]
+    if not above:
+        return ""
+    base = run.timing(run.data["baseline"])
+    spread = base["max"] / base["min"]
+    names = ", ".join(f"{run.timing(v)['label']} ({run.efficiency(v):.2f})" for v in above)
+    return (
+        f"On {run.interpreter.label}, {names} came out above an efficiency of 1, which no "
+        "variant can really reach: the sequential baseline's own rounds spread from "
+        f"{duration(base['min'])} to {duration(base['max'])}, a factor "
+        f"of {significant(spread)}, and that noise is the margin to read these values with."
+    )

@@ -1,0 +1,82 @@
+"""The prose follows the data: verdicts chosen from ideal, disturbed and noisy runs."""
+
+from __future__ import annotations
+
+import json
+
+from gilbook.interpreters import Interpreter
+from gilbook.runner import Run
+from gilbook.verdicts import above_one_note, beyond_cores_verdict, parallel_verdict
+
+MACHINE = {"cpu_model": "Test CPU", "logical_cores": 2, "usable_cores": 2, "start_method": "fork"}
+INTERPRETER = Interpreter("python", "python", "CPython", "3.13.5", False, True, "", MACHINE, "")
+ROUNDS = 5
+PROCESSES = "two processes, each with its own GIL,"
+
+
+def run_with(capacity: float, speedups: dict[str, float], baseline: float = 0.1) -> Run:
+    """A run of the CPU example whose every round gave these speedups and this capacity."""
+
+    def timing(variant: str, workers: int, seconds: float) -> dict[str, object]:
+        times = [seconds] * ROUNDS
+        spread = {"median": seconds, "min": seconds, "max": seconds}
+        return {"variant": variant, "label": variant.replace("-", " "), "workers": workers,
+                "seconds": times, **spread}  # fmt: skip
+
+    timings = [timing("sequential", 1, baseline)] + [
+        timing(name, int(name.split("-")[1]), baseline / speedup)
+        for name, speedup in speedups.items()
+    ]
+    document = {
+        "gil_enabled": True,
+        "baseline": "sequential",
+        "interleaved": True,
+        "parameters": {"repeats": ROUNDS, "quick": False},
+        "timings": timings,
+        "capacity": {
+            "cores": 2,
+            "seconds": [capacity] * ROUNDS,
+            "median": capacity,
+            "min": capacity,
+            "max": capacity,
+        },
+    }
+    return Run(INTERPRETER, json.dumps(document), "2026-11-25T00:00:00Z")
+
+
+def test_an_ideal_machine_shows_processes_running_at_once() -> None:
+    run = run_with(2.0, {"processes-2": 1.96, "processes-4": 1.94})
+    verdict = parallel_verdict(run, "processes-2", PROCESSES)
+    assert "really do execute Python at the same time" in verdict
+    assert "1.96×" in verdict and "0.98" in verdict
+    assert "gained nothing over" in beyond_cores_verdict(run, "processes-2", "processes-4", 2)
+
+
+def test_a_machine_without_a_free_second_core_is_named_not_hidden() -> None:
+    run = run_with(1.02, {"processes-2": 0.99, "processes-4": 0.98})
+    assert run.busy
+    verdict = parallel_verdict(run, "processes-2", PROCESSES)
+    assert "at the same time" not in verdict
+    assert "had no second core to use" in verdict and "1.02 cores' worth" in verdict
+
+
+def test_capacity_without_speedup_says_the_gain_went_elsewhere() -> None:
+    run = run_with(1.95, {"processes-2": 1.0})
+    verdict = parallel_verdict(run, "processes-2", PROCESSES)
+    assert "really do" not in verdict
+    assert "efficiency of only **0.51**" in verdict
+
+
+def test_more_workers_than_cores_cannot_be_faster_without_saying_why() -> None:
+    run = run_with(2.0, {"processes-2": 1.5, "processes-4": 1.9})
+    assert "capacity changed during the run" in beyond_cores_verdict(
+        run, "processes-2", "processes-4", 2
+    )
+
+
+def test_an_efficiency_above_one_is_explained_by_the_measured_spread() -> None:
+    run = run_with(1.8, {"threads-2": 1.9})
+    assert (run.efficiency("threads-2") or 0) > 1
+    note = above_one_note(run, ["threads-2"])
+    assert "above an efficiency of 1" in note and "spread" in note
+    assert above_one_note(run_with(2.0, {"threads-2": 1.9}), ["threads-2"]) == ""
