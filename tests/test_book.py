@@ -127,7 +127,7 @@ def test_tables_state_their_provenance(book: Build) -> None:
             )
         if block.select("[data-json$='/median']"):
             assert "median" in caption
-        assert "Executed fresh by this build" in caption
+        assert "Executed fresh by the build of" in caption
         assert ORIGIN_PLACEHOLDER not in caption
 
 

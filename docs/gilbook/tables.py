@@ -137,10 +137,14 @@ def needs_runs(render: Callable[..., HTML]) -> Callable[..., HTML]:
 def timings_table(example: ExampleRuns) -> HTML:
     """One row per variant, one column per interpreter: speedup, median and spread."""
     first = example.runs[0].data
+    how = (
+        "in each round, its time divided by the variant's; the median over the rounds"
+        if first.get("interleaved")
+        else "its median time divided by the variant's"
+    )
     title = (
-        f"speedup over {escape(first['baseline'])} (its median time divided by the "
-        f"variant's), then the median time of {first['parameters']['repeats']} runs and, "
-        "below it, the fastest to the slowest run."
+        f"speedup over {escape(first['baseline'])} ({how}), then the median time of "
+        f"{first['parameters']['repeats']} runs and, below it, the fastest to the slowest run."
     )
     rows = [(t["variant"], t["label"]) for t in first["timings"]]
     if all(run.capacity for run in example.runs):
