@@ -27,8 +27,11 @@ exclude_patterns = ["gilbook", "_templates", "**/__pycache__", "**.ipynb_checkpo
 myst_enable_extensions = ["colon_fence", "deflist", "substitution"]
 myst_heading_anchors = 3
 nb_execution_mode = "cache"  # `nox -s docs -- --fresh` clears the cache
-nb_execution_raise_on_error = True  # a failing example fails the build...
-nb_execution_show_tb = True  # ...and the log shows its stderr
+nb_execution_raise_on_error = True  # a failing example fails the build, and the
+# book's extension ends the log with the example's stderr and the command that
+# reproduces it (gilbook.sphinx_ext.execution_failure): MyST-NB's own traceback,
+# through jupyter-cache and the page's cell, would only bury them.
+nb_execution_show_tb = False
 # Per cell. Each example run has its own, shorter timeout (gilbook.runner), so
 # this only catches a cell that hangs outside an example.
 nb_execution_timeout = 1800

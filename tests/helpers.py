@@ -56,13 +56,22 @@ def copy_book(destination: Path) -> Path:
 
 
 def build_book(root: Path, timeout: float = 900, **environment: str) -> Build:
-    """Build the book at `root` in quick mode, as `nox -s docs -- --quick` would."""
+    """Build the book at `root` in quick mode, as `nox -s docs -- --quick` would.
+
+    The log interleaves stdout and stderr as a terminal shows them.
+    """
     env = {**os.environ, "GILBOOK_QUICK": "1", **environment}
     command = [sys.executable, "-m", "sphinx", *sphinx_build_args(root, root / "_build")]
     done = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
-    return Build(root, done.returncode, done.stdout + done.stderr)
+    return Build(root, done.returncode, done.stdout)
 
 
 def write_wheel(folder: Path, name: str = "tinydep", version: str = "1.0") -> Path:

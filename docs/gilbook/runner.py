@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -102,13 +104,10 @@ class Run:
         """The speedup over what the variant's workers could have had: see `efficiency`."""
         if self.capacity is None:
             return None
-        timing = self.timing(variant)
-        return efficiency(
-            self.timing(self.data["baseline"])["seconds"],
-            timing["seconds"],
-            self.capacity["seconds"],
-            timing["workers"],
-        )
+        timing, baseline = self.timing(variant), self.timing(self.data["baseline"])["seconds"]
+        if "ideal" in timing:  # the example worked out the best speedup of each round itself
+            return paired_median(paired_ratios(baseline, timing["seconds"]), timing["ideal"])
+        return efficiency(baseline, timing["seconds"], self.capacity["seconds"], timing["workers"])
 
     @property
     def busy(self) -> bool:
@@ -116,9 +115,14 @@ class Run:
         return self.capacity is not None and self.capacity["median"] < BUSY * self.capacity["cores"]
 
 
+def paired_ratios(top: list[float], bottom: list[float]) -> list[float]:
+    """top[i] / bottom[i]: the ratios of values taken in the same round."""
+    return [t / b for t, b in zip(top, bottom, strict=True)]
+
+
 def paired_median(top: list[float], bottom: list[float]) -> float:
     """The median of top[i] / bottom[i]: ratios of times taken in the same round."""
-    return float(statistics.median(t / b for t, b in zip(top, bottom, strict=True)))
+    return float(statistics.median(paired_ratios(top, bottom)))
 
 
 def efficiency(
@@ -190,6 +194,16 @@ def run_once(script: Path, interpreter: Interpreter, quick: bool, timeout: float
     command = [python, str(script), "--json", *(["--quick"] if quick else [])]
     env = {k: v for k, v in os.environ.items() if k not in KERNEL_ONLY_VARIABLES}
     where = f"{script.name} under {interpreter.label} ({interpreter.path})"
+
+    def failed(what: str, stderr: str) -> ExampleFailed:
+        """What went wrong, the example's stderr, and the command that runs it again."""
+        output = textwrap.indent(stderr.rstrip(), "    ") if stderr.strip() else "    (nothing)"
+        if os.name == "nt":
+            again = f"in an empty folder, {subprocess.list2cmdline(command)}"
+        else:
+            again = f'cd "$(mktemp -d)" && {shlex.join(command)}'
+        return ExampleFailed(f"{where} {what}. Its stderr:\n{output}\nTo reproduce it: {again}")
+
     report_progress("start", script.name, interpreter.label)
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     start = time.perf_counter()
@@ -205,15 +219,17 @@ def run_once(script: Path, interpreter: Interpreter, quick: bool, timeout: float
                 check=False,
             )
         except subprocess.TimeoutExpired as error:
-            stderr = error.stderr.decode(errors="replace") if error.stderr else ""
-            raise ExampleFailed(f"{where} timed out after {timeout:g} s\n{stderr}") from None
+            stderr = error.stderr or ""
+            if isinstance(stderr, bytes):
+                stderr = stderr.decode(errors="replace")
+            raise failed(f"timed out after {timeout:g} s", stderr) from None
     report_progress("done", script.name, interpreter.label, f"{time.perf_counter() - start:.1f}")
     if done.returncode != 0:
-        raise ExampleFailed(f"{where} failed with exit status {done.returncode}\n{done.stderr}")
+        raise failed(f"failed with exit status {done.returncode}", done.stderr)
     try:
         return Run(interpreter, done.stdout, started)
     except json.JSONDecodeError as error:
-        raise ExampleFailed(f"{where} printed no valid JSON ({error})\n{done.stderr}") from None
+        raise failed(f"printed no valid JSON ({error})", done.stderr) from None
 
 
 def least_disturbed(script: Path, interpreter: Interpreter, quick: bool, timeout: float) -> Run:
