@@ -10,7 +10,12 @@ ways and records when every step starts and ends:
 * with threads, one per branch of the recipe: with the GIL their working steps
   take turns, so they overlap in time without finishing sooner;
 * with processes, one per branch: working steps really run at the same time,
-  up to the number of cores.
+  as far as the machine's cores allow.
+
+Each round cooks every way once and measures how many cores' worth of Python
+code the machine ran at once (its capacity). From that capacity the script
+works out the best speedup three cooks could reach, so that a parallel way is
+judged against what the machine really gave it.
 
 Run it::
 
@@ -42,9 +47,9 @@ CLAIM = (
 )
 
 # A step: (name, kind, share of the unit of time). Work is CPU, wait is sleeping.
-MERINGUE = [("whisk eggs", "work", 1.0), ("whisk in sugar", "work", 1.0), ("bake", "wait", 3.0)]
-CREAM = [("whip cream", "work", 1.0)]
-FRUIT = [("cut fruit", "work", 1.0)]
+MERINGUE = [("whisk eggs", "work", 1.0), ("whisk in sugar", "work", 1.0), ("bake", "wait", 2.0)]
+CREAM = [("whip cream", "work", 2.0)]
+FRUIT = [("cut fruit", "work", 2.0)]
 BRANCHES = [MERINGUE, CREAM, FRUIT]
 FIRST = ("get ingredients", "work", 0.5)
 LAST = ("assemble", "work", 0.5)
@@ -58,15 +63,65 @@ def count_down(n: int) -> None:
 
 
 def size_work(seconds: float) -> int:
-    """Loop iterations that take about `seconds` with this interpreter."""
+    """Loop iterations that take about `seconds` with this interpreter.
+
+    The fastest of five timings is used: a busy machine can only slow a timing
+    down, and a slowed one would make every working step too short.
+    """
     iterations = 10_000
     while True:
-        start = time.perf_counter()
-        count_down(iterations)
-        elapsed = time.perf_counter() - start
+        elapsed = min(timed(count_down, iterations) for _ in range(5))
         if elapsed > 0.02:
             return int(iterations * seconds / elapsed)
         iterations *= 4
+
+
+def timed(job: Callable[..., Any], *args: Any) -> float:
+    start = time.perf_counter()
+    job(*args)
+    return time.perf_counter() - start
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (fewer than the machine has, in a container)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on macOS or Windows
+        return os.cpu_count() or 1
+
+
+def measure_capacity(pool: Executor, work: int, cores: int) -> float:
+    """How many cores' worth of Python code the machine ran at once, just now.
+
+    One process runs a unit of work alone, then `cores` processes run one each
+    at the same time; with every core free, both take as long.
+    """
+    one = timed(lambda: pool.submit(count_down, work).result())
+    return cores * one / timed(lambda: list(pool.map(count_down, [work] * cores)))
+
+
+def ideal_speedup(capacity: float) -> float:
+    """How much faster one cook per branch can be than one cook, on a machine that runs
+    `capacity` cores' worth of work at once, if the meringue, which must bake after
+    its whisking, gets a core first and the other cooks share what is left."""
+    # What is left of each branch: (is it work?, units left) for each step.
+    branches = [[(kind == "work", share) for _, kind, share in b] for b in BRANCHES]
+    clock = 0.0
+    while any(branches):
+        speeds, free = [], capacity
+        for b in branches:  # the first branch listed is the longest: it goes first
+            working = bool(b) and b[0][0]
+            speeds.append(min(1.0, free) if working else 1.0)
+            free -= speeds[-1] if working else 0.0
+        # Advance to the moment the first current step of any branch ends.
+        step = min(b[0][1] / v for b, v in zip(branches, speeds) if b and v > 0)
+        clock += step
+        for b, v in zip(branches, speeds):
+            if b:
+                left = b[0][1] - step * v
+                b[0:1] = [(b[0][0], left)] if left > 1e-9 else []
+    total = FIRST[2] + LAST[2] + sum(share for b in BRANCHES for _, _, share in b)
+    return total / (FIRST[2] + clock + LAST[2])
 
 
 def do_step(step: Step, unit: float, work_per_unit: int) -> dict[str, Any]:
@@ -137,31 +192,40 @@ def cook_with_pool(pool: Executor, unit: float, work: int) -> list[dict[str, Any
     return [*log, do_step(LAST, unit, work)]
 
 
-def measure(unit: float, repeats: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Cook every way `repeats` times; keep the step log of each way's last run."""
-    work = size_work(unit)
-    with ThreadPoolExecutor(3, "thread") as threads, ProcessPoolExecutor(3) as processes:
+def measure(unit: float, repeats: int) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
+    """Cook every way once per round, `repeats` rounds, measuring the machine's capacity
+    in each; keep the step log of each way's last run."""
+    work, cores = size_work(unit), usable_cores()
+    with ThreadPoolExecutor(3, "thread") as threads, ProcessPoolExecutor(3) as processes, \
+            ProcessPoolExecutor(cores) as probe:  # fmt: skip
         ways: dict[str, tuple[str, Callable[[], list[dict[str, Any]]]]] = {
             "sequential": ("sequential", lambda: cook_sequentially(unit, work)),
             "asyncio": ("asyncio, one thread", lambda: cook_with_asyncio(unit, work)),
             "threads": ("3 threads", lambda: cook_with_pool(threads, unit, work)),
             "processes": ("3 processes", lambda: cook_with_pool(processes, unit, work)),
         }
-        list(processes.map(count_down, [1000] * 3))  # start the worker processes
-        timings, timelines = [], {}
-        for name, (label, cook) in ways.items():
-            seconds = []
-            for _ in range(repeats):
+        for pool in (processes, probe):  # start the worker processes
+            list(pool.map(count_down, [1000] * 3))
+        seconds: dict[str, list[float]] = {name: [] for name in ways}
+        capacity, logs = [], {}
+        for _ in range(repeats):
+            for name, (_, cook) in ways.items():
                 start = time.perf_counter()
                 log = cook()
-                seconds.append(time.perf_counter() - start)
-            timelines[name] = [
-                {**e, "start": e["start"] - start, "end": e["end"] - start} for e in log
-            ]
-            timings.append({"variant": name, "label": label, "seconds": seconds,
-                            "median": statistics.median(seconds), "min": min(seconds),
-                            "max": max(seconds)})  # fmt: skip
-    return timings, timelines
+                seconds[name].append(time.perf_counter() - start)
+                logs[name] = [{**e, "start": e["start"] - start, "end": e["end"] - start}
+                              for e in log]  # fmt: skip
+            capacity.append(measure_capacity(probe, work, cores))
+    timings = []
+    for name, (label, _) in ways.items():
+        row = {"variant": name, "label": label, "workers": 1 if name in ("sequential", "asyncio") else 3,
+               "seconds": seconds[name], "median": statistics.median(seconds[name]),
+               "min": min(seconds[name]), "max": max(seconds[name])}  # fmt: skip
+        if name in ("threads", "processes"):  # the best the machine's capacity allows
+            row["ideal"] = [ideal_speedup(c) for c in capacity]
+        timings.append(row)
+    spread = {"median": statistics.median(capacity), "min": min(capacity), "max": max(capacity)}
+    return timings, logs, {"cores": cores, "seconds": capacity, **spread}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -172,14 +236,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
-    args.repeats = args.repeats or (2 if args.quick else 3)
+    args.repeats = args.repeats or (2 if args.quick else 5)
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    unit = 0.015 if args.quick else 0.06  # seconds for one unit of a step
-    timings, timelines = measure(unit, args.repeats)
+    unit = 0.015 if args.quick else 0.03  # seconds for one unit of a step
+    timings, timelines, capacity = measure(unit, args.repeats)
     # Importing a module can switch the GIL back on in a free-threaded build: ask now.
     gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
     if args.json:
@@ -189,7 +253,9 @@ def main(argv: list[str] | None = None) -> None:
             "gil_enabled": gil_enabled,
             "parameters": {"unit_seconds": unit, "repeats": args.repeats, "quick": args.quick},
             "baseline": "sequential",
+            "interleaved": True,  # the i-th time of every way comes from round i
             "timings": timings,
+            "capacity": capacity,
             "timelines": timelines,
         }
         json.dump(document, sys.stdout, indent=2)

@@ -100,9 +100,10 @@ def timing_cell(run: Run, variant: str, *, cost: bool = False) -> str:
     cell = f'<span class="gilbook-speedup" data-ratio="{pointers}">{ratio(value)}</span> '
     efficiency = None if cost or base == index else run.efficiency(variant)
     if efficiency is not None:
-        inputs = (
-            f"timings/{base}/seconds timings/{index}/seconds capacity/seconds "
-            f"timings/{index}/workers"
+        inputs = f"timings/{base}/seconds timings/{index}/seconds " + (
+            f"timings/{index}/ideal"
+            if "ideal" in timings[index]
+            else f"capacity/seconds timings/{index}/workers"
         )
         cell += (
             f'<span class="gilbook-efficiency">efficiency <span data-efficiency="{inputs}">'
