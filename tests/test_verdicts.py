@@ -6,7 +6,12 @@ import json
 
 from gilbook.interpreters import Interpreter
 from gilbook.runner import Run
-from gilbook.verdicts import above_one_note, beyond_cores_verdict, parallel_verdict
+from gilbook.verdicts import (
+    above_one_note,
+    beyond_cores_verdict,
+    parallel_verdict,
+    stretch_verdict,
+)
 
 MACHINE = {"cpu_model": "Test CPU", "logical_cores": 2, "usable_cores": 2, "start_method": "fork"}
 INTERPRETER = Interpreter("python", "python", "CPython", "3.13.5", False, True, "", MACHINE, "")
@@ -80,3 +85,30 @@ def test_an_efficiency_above_one_is_explained_by_the_measured_spread() -> None:
     note = above_one_note(run, ["threads-2"])
     assert "above an efficiency of 1" in note and "spread" in note
     assert above_one_note(run_with(2.0, {"threads-2": 1.9}), ["threads-2"]) == ""
+
+
+def kitchen_run(step_seconds: float, capacity: float) -> Run:
+    """A kitchen run whose workers' steps took `step_seconds` against 0.1 s sequentially."""
+    run = run_with(capacity, {"processes-3": 1.5})
+
+    def step(name: str, worker: str, seconds: float) -> dict[str, object]:
+        return {"step": name, "kind": "work", "worker": worker, "start": 0.0, "end": seconds}
+
+    steps = ("whisk eggs", "whip cream", "cut fruit")
+    run.data["timelines"] = {
+        "sequential": [step(s, "main thread", 0.1) for s in ("get ingredients", *steps)],
+        "processes-3": [step("get ingredients", "main thread", 0.1)]
+        + [step(s, f"process {i}", step_seconds) for i, s in enumerate(steps)],
+    }
+    return run
+
+
+def test_steps_that_kept_their_length_are_credited_to_free_cores() -> None:
+    verdict = stretch_verdict(kitchen_run(0.104, 3.0), "processes-3", "three processes")
+    assert "kept their length" in verdict
+
+
+def test_stretched_steps_are_explained_by_the_capacity_they_shared() -> None:
+    verdict = stretch_verdict(kitchen_run(0.15, 1.9), "processes-3", "three processes")
+    assert "took 1.50× as long" in verdict and "1.90 cores' worth" in verdict
+    assert "to themselves" not in verdict

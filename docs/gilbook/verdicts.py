@@ -9,6 +9,8 @@ that the prose stays true on a quiet 16-core laptop and on a busy 2-core VM.
 
 from __future__ import annotations
 
+import statistics
+
 from gilbook.runner import Run
 from gilbook.tables import duration, ratio, significant
 
@@ -102,4 +104,36 @@ def above_one_note(run: Run, variants: list[str]) -> str:
         "variant can really reach: the sequential baseline's own rounds spread from "
         f"{duration(base['min'])} to {duration(base['max'])}, a factor "
         f"of {significant(spread)}, and that noise is the margin to read these values with."
+    )
+
+
+def step_stretch(run: Run, way: str) -> float:
+    """How many times as long the workers' working steps took in `way` as the same steps
+    in the baseline's timeline (the median over the steps, in the last round)."""
+    timelines = run.data["timelines"]
+
+    def working(name: str, *, workers_only: bool) -> dict[str, float]:
+        return {
+            e["step"]: e["end"] - e["start"]
+            for e in timelines[name]
+            if e["kind"] == "work" and not (workers_only and e["worker"] == "main thread")
+        }
+
+    baseline = working(run.data["baseline"], workers_only=False)
+    steps = working(way, workers_only=True)
+    return float(statistics.median(steps[s] / baseline[s] for s in steps if s in baseline))
+
+
+def stretch_verdict(run: Run, way: str, workers: str) -> str:
+    """Whether the working steps of `way` kept their length, and why, from the timeline."""
+    stretch = step_stretch(run, way)
+    if stretch <= SAME:
+        return (
+            f"their working steps kept their length ({ratio(stretch)} as long as in the "
+            f"sequential run): while they worked, the {workers} each had a core to themselves."
+        )
+    return (
+        f"their working steps took {ratio(stretch)} as long as in the sequential run: the "
+        f"{workers} shared the {capacity_phrase(run)} that the machine delivered, so they "
+        "took turns."
     )
