@@ -61,7 +61,7 @@ def test_a_machine_without_a_free_second_core_is_named_not_hidden() -> None:
     run = run_with(1.02, {"processes-2": 0.99, "processes-4": 0.98})
     assert run.busy
     verdict = parallel_verdict(run, "processes-2", PROCESSES)
-    assert "at the same time" not in verdict
+    assert "really do execute Python at the same time" not in verdict
     assert "had no second core to use" in verdict and "1.02 cores' worth" in verdict
 
 

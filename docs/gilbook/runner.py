@@ -107,6 +107,8 @@ class Run:
         timing, baseline = self.timing(variant), self.timing(self.data["baseline"])["seconds"]
         if "ideal" in timing:  # the example worked out the best speedup of each round itself
             return paired_median(paired_ratios(baseline, timing["seconds"]), timing["ideal"])
+        if any("ideal" in t for t in self.data["timings"]):
+            return None  # the example gives a best speedup only where efficiency means something
         return efficiency(baseline, timing["seconds"], self.capacity["seconds"], timing["workers"])
 
     @property

@@ -45,11 +45,11 @@ def parallel_verdict(run: Run, variant: str, what: str) -> str:
     shown = f"**{ratio(speedup)}**"
     if room(run, variant) < NO_ROOM:
         return (
-            f"They ran {shown} as fast as sequential code, because during this run the machine "
-            f"delivered only {capacity_phrase(run)} (the capacity row): {what} had no second "
+            f"They ran {shown} as fast as sequential code; during this run, though, the machine "
+            f"delivered only {capacity_phrase(run)} (the capacity row), so {what} had no second "
             "core to use. That happens on a busy machine, or on a virtual machine whose second "
-            "core is a hyper-thread sibling or is lent to a neighbour; on a quiet machine they "
-            "run up to as many times as fast as there are cores."
+            "core is a hyper-thread sibling or is lent to a neighbour; on a quiet machine with "
+            "free cores they run at the same time."
         )
     if efficiency is not None and efficiency >= PARALLEL:
         return (
@@ -124,16 +124,24 @@ def step_stretch(run: Run, way: str) -> float:
     return float(statistics.median(steps[s] / baseline[s] for s in steps if s in baseline))
 
 
-def stretch_verdict(run: Run, way: str, workers: str) -> str:
-    """Whether the working steps of `way` kept their length, and why, from the timeline."""
+def stretch_verdict(run: Run, way: str, workers: str, turns: str = "") -> str:
+    """Whether the working steps of `way` kept their length, and why, from the timeline.
+
+    `turns` says why the workers would take turns where the machine is not the
+    reason, such as "with the GIL, they took turns on the interpreter".
+    """
     stretch = step_stretch(run, way)
     if stretch <= SAME:
         return (
-            f"their working steps kept their length ({ratio(stretch)} as long as in the "
-            f"sequential run): while they worked, the {workers} each had a core to themselves."
+            f"in the round drawn below, their working steps kept their length "
+            f"({ratio(stretch)} as long as in the sequential run): while they worked, the "
+            f"{workers} each had a core to themselves."
         )
+    why = turns or (
+        f"the {workers} shared the {capacity_phrase(run)} that the machine delivered, so they "
+        "took turns"
+    )
     return (
-        f"their working steps took {ratio(stretch)} as long as in the sequential run: the "
-        f"{workers} shared the {capacity_phrase(run)} that the machine delivered, so they "
-        "took turns."
+        f"in the round drawn below, their working steps took {ratio(stretch)} as long as in "
+        f"the sequential run: {why}."
     )
