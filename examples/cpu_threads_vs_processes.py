@@ -3,12 +3,13 @@
 The same CPU-bound job, counting down from a large number in a plain Python
 loop, is split evenly between 1, 2 and 4 workers, first as threads, then as
 processes, and timed against doing it all in the main thread. With the GIL only
-one thread runs Python code at a time, so threads take about as long as
-sequential code. Each process has its own interpreter and its own GIL, so
-processes run in parallel, up to the number of cores. On a free-threaded build
-of CPython (3.13t and later, GIL disabled) threads run in parallel too. Every
-round also measures how many cores' worth of Python code the machine really
-ran at once (its capacity), so that a busy machine shows as one.
+one thread of an interpreter runs Python code at a time, so threads take about
+as long as sequential code. Each process runs its own interpreter, with that
+interpreter's GIL, so processes run in parallel, up to the number of cores. On
+a free-threaded build of CPython (3.13t and later, GIL disabled) threads run in
+parallel too. Every round also measures how many cores' worth of Python code
+the machine really ran at once (its capacity), so that a busy machine shows as
+one.
 
 Run it::
 
@@ -50,9 +51,16 @@ def count_down(n: int) -> int:
 def warm_up() -> None:
     """Run the job a few times untimed, in every process that will be timed.
 
-    CPython 3.11 specialises a function's bytecode only after the function has
-    been called several times (PEP 659), so without this the first variant
-    measured would pay for running unspecialised code and the others would not.
+    An interpreter speeds a loop up only after running it a while. CPython 3.11
+    prepares a function's bytecode for specialisation (PEP 659) after a few
+    calls or unconditional backward jumps; this loop jumps back conditionally,
+    so on 3.11 only calls count, and a first long countdown runs unspecialised
+    from start to end. CPython 3.12 and later specialise each instruction after
+    a few runs, within the loop's first iterations (the free-threaded 3.13 does
+    not specialise at all), and PyPy compiles a loop to machine code once it has
+    run a while. Without the warm-up, that cost would
+    fall on the first share each process runs, in whichever variant happened to
+    use that worker first; with it, every process has paid before the clock.
     """
     for _ in range(20):
         count_down(1_000)
@@ -85,12 +93,19 @@ def time_pool(pool: Executor, total: int, workers: int) -> float:
     return time.perf_counter() - start
 
 
-def make_pool(kind: str, workers: int) -> Executor:
-    """A pool of `workers` threads or processes."""
-    if kind == "threads":
-        return ThreadPoolExecutor(max_workers=workers)
+def start_processes(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` processes, started before this process starts any thread.
+
+    Forking a process that runs threads can deadlock the child, and since
+    Python 3.12 os.fork() warns when it happens. With the fork start method
+    (Linux's default before 3.14) a pool starts all its workers at its first job,
+    before its own helper threads: so the pool's first job is run here, while
+    the main thread is still the only one. Other start methods fork nothing.
+    """
     # A new process does not share the warmed-up code of this one: warm it up too.
-    return ProcessPoolExecutor(max_workers=workers, initializer=warm_up)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=warm_up)
+    pool.submit(warm_up).result()
+    return pool
 
 
 def usable_cores() -> int:
@@ -135,21 +150,25 @@ def measure(total: int, workers: list[int], repeats: int) -> tuple[list[Any], di
 
     Pools are created (and their workers started by the warm-up) before the
     clock starts, so the timings compare running the job, not starting workers.
-    Each round times every variant once and measures the machine's capacity,
-    so that a change in the machine's speed affects a whole round alike.
+    One pool of processes, started first, serves every process variant and the
+    capacity probe: `n` shares keep `n` of its workers busy. Each round times
+    every variant once and measures the machine's capacity, so that a change in
+    the machine's speed affects a whole round alike.
     """
     labels, counts = {"sequential": "sequential"}, {"sequential": 1}
     jobs: dict[str, Callable[[], float]] = {"sequential": partial(time_sequential, total)}
     cores = usable_cores()
     with ExitStack() as stack:
+        processes = stack.enter_context(start_processes(max(*workers, cores)))
         for kind, one in (("threads", "thread"), ("processes", "process")):
             for n in workers:
-                pool = stack.enter_context(make_pool(kind, n))
+                pool: Executor = processes
+                if kind == "threads":
+                    pool = stack.enter_context(ThreadPoolExecutor(max_workers=n))
                 labels[f"{kind}-{n}"] = f"{n} {kind if n > 1 else one}"
                 counts[f"{kind}-{n}"] = n
                 jobs[f"{kind}-{n}"] = partial(time_pool, pool, total, n)
-        probe = stack.enter_context(make_pool("processes", cores))
-        jobs["capacity"] = partial(time_capacity, probe, total // cores, cores)
+        jobs["capacity"] = partial(time_capacity, processes, total // cores, cores)
         for job in jobs.values():
             job()  # warm-up, which also starts every worker
         results: dict[str, list[float]] = {name: [] for name in jobs}

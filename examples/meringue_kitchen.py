@@ -196,16 +196,18 @@ def measure(unit: float, repeats: int) -> tuple[list[Any], dict[str, Any], dict[
     """Cook every way once per round, `repeats` rounds, measuring the machine's capacity
     in each; keep the step log of each way's last run."""
     work, cores = size_work(unit), usable_cores()
-    with ThreadPoolExecutor(3, "thread") as threads, ProcessPoolExecutor(3) as processes, \
-            ProcessPoolExecutor(cores) as probe:  # fmt: skip
+    # One pool of processes cooks and measures the capacity. It starts all its workers
+    # now, while the main thread is the only thread: forking a process that runs
+    # threads can deadlock the child (and warns since Python 3.12).
+    processes = ProcessPoolExecutor(max(3, cores))
+    list(processes.map(count_down, [1000] * max(3, cores)))
+    with processes, ThreadPoolExecutor(3, "thread") as threads:
         ways: dict[str, tuple[str, Callable[[], list[dict[str, Any]]]]] = {
             "sequential": ("sequential", lambda: cook_sequentially(unit, work)),
             "asyncio": ("asyncio, one thread", lambda: cook_with_asyncio(unit, work)),
             "threads": ("3 threads", lambda: cook_with_pool(threads, unit, work)),
             "processes": ("3 processes", lambda: cook_with_pool(processes, unit, work)),
         }
-        for pool in (processes, probe):  # start the worker processes
-            list(pool.map(count_down, [1000] * 3))
         seconds: dict[str, list[float]] = {name: [] for name in ways}
         capacity, logs = [], {}
         for _ in range(repeats):
@@ -215,7 +217,7 @@ def measure(unit: float, repeats: int) -> tuple[list[Any], dict[str, Any], dict[
                 seconds[name].append(time.perf_counter() - start)
                 logs[name] = [{**e, "start": e["start"] - start, "end": e["end"] - start}
                               for e in log]  # fmt: skip
-            capacity.append(measure_capacity(probe, work, cores))
+            capacity.append(measure_capacity(processes, work, cores))
     timings = []
     for name, (label, _) in ways.items():
         row = {"variant": name, "label": label, "workers": 1 if name in ("sequential", "asyncio") else 3,

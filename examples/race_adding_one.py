@@ -9,9 +9,10 @@ Several threads add 1 to one shared counter many times each, in three ways:
 
 An update is lost when a thread writes back a value that another thread has
 changed since it was read. With the GIL, CPython 3.10 and later switch threads
-only at certain instructions (function entry and the end of a loop iteration),
-so the plain version rarely loses anything there: not because it is safe, but
-because no switch point falls inside it. The call adds one. On a free-threaded
+only at certain points (at calls, and at the jump back at the end of a loop
+iteration: bpo-29988), so the plain version rarely loses anything there: not
+because it is safe, but because no switch point falls inside it. The call adds
+one. On a free-threaded
 build the threads run at the same time and the plain version loses updates
 too. Only the lock is correct everywhere, and the script measures what it costs.
 
