@@ -23,11 +23,12 @@ WITH_DEPENDENCIES = [s for s in EXAMPLES if script_metadata(s).get("dependencies
 def run_alone(
     script: Path, folder: Path, *args: str, python: str = sys.executable, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Copy `script` alone into `folder` and run it there, as a reader would."""
+    """Copy `script` alone into `folder` and run it there, as a reader would, with
+    deprecation warnings shown (such as forking a process that runs threads)."""
     copy = folder / script.name
     shutil.copy2(script, copy)
     return subprocess.run(
-        [python, copy.name, *args],
+        [python, "-W", "always::DeprecationWarning", copy.name, *args],
         cwd=folder,
         capture_output=True,
         text=True,
@@ -56,6 +57,7 @@ def test_quick_json_has_gil_state_and_consistent_timings(
     python = python_to_run(script, interpreter)
     done = run_alone(script, tmp_path, "--quick", "--json", python=python)
     assert done.returncode == 0, done.stderr
+    assert "DeprecationWarning" not in done.stderr, done.stderr
     data = json.loads(done.stdout)
     assert "provenance" not in data, "the engine records provenance; the example does not"
     assert data["gil_enabled"] is interpreter.gil_enabled
