@@ -227,7 +227,8 @@ def measure(unit: float, repeats: int) -> tuple[list[Any], dict[str, Any], dict[
             row["ideal"] = [ideal_speedup(c) for c in capacity]
         timings.append(row)
     spread = {"median": statistics.median(capacity), "min": min(capacity), "max": max(capacity)}
-    return timings, logs, {"cores": cores, "seconds": capacity, **spread}
+    best = statistics.median(ideal_speedup(c) for c in capacity)
+    return timings, logs, {"cores": cores, "seconds": capacity, **spread, "best_speedup": best}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

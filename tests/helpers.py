@@ -61,7 +61,14 @@ def build_book(root: Path, timeout: float = 900, **environment: str) -> Build:
     The log interleaves stdout and stderr as a terminal shows them.
     """
     env = {**os.environ, "GILBOOK_QUICK": "1", **environment}
-    command = [sys.executable, "-m", "sphinx", *sphinx_build_args(root, root / "_build")]
+    # --no-color: the log is read as text, whatever the environment asks of colour.
+    command = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "--no-color",
+        *sphinx_build_args(root, root / "_build"),
+    ]
     done = subprocess.run(
         command,
         env=env,

@@ -110,5 +110,5 @@ def test_steps_that_kept_their_length_are_credited_to_free_cores() -> None:
 
 def test_stretched_steps_are_explained_by_the_capacity_they_shared() -> None:
     verdict = stretch_verdict(kitchen_run(0.15, 1.9), "processes-3", "three processes")
-    assert "took 1.50× as long" in verdict and "1.90 cores' worth" in verdict
+    assert "took 1.50 times as long" in verdict and "1.90 cores' worth" in verdict
     assert "to themselves" not in verdict

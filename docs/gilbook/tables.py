@@ -122,6 +122,13 @@ def capacity_cell(run: Run) -> str:
         + " to "
         + shown("capacity/max", significant(capacity["max"]), "gilbook-max")
         + f" of {escape(str(capacity['cores']))} cores</span>"
+        + (
+            '<span class="gilbook-efficiency">best speedup it allows: '
+            + shown("capacity/best_speedup", ratio(capacity["best_speedup"]), "gilbook-ratio")
+            + "</span>"
+            if "best_speedup" in capacity
+            else ""
+        )
     )
 
 

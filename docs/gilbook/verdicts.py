@@ -134,7 +134,8 @@ def stretch_verdict(run: Run, way: str, workers: str, turns: str = "") -> str:
     if stretch <= SAME:
         return (
             f"in the round drawn below, their working steps kept their length "
-            f"({ratio(stretch)} as long as in the sequential run): while they worked, the "
+            f"({significant(stretch)} times as long as in the sequential run): while they "
+            f"worked, the "
             f"{workers} each had a core to themselves."
         )
     why = turns or (
@@ -142,6 +143,6 @@ def stretch_verdict(run: Run, way: str, workers: str, turns: str = "") -> str:
         "took turns"
     )
     return (
-        f"in the round drawn below, their working steps took {ratio(stretch)} as long as in "
-        f"the sequential run: {why}."
+        f"in the round drawn below, their working steps took {significant(stretch)} times as "
+        f"long as in the sequential run: {why}."
     )
