@@ -6,7 +6,7 @@ ways and records when every step starts and ends:
 
 * sequentially, one step after another;
 * concurrently on one thread with asyncio: while the meringue bakes, the same
-  cook whips the cream and cuts the fruit;
+  cook whips the cream, then cuts the fruit;
 * with threads, one per branch of the recipe: with the GIL their working steps
   take turns, so they overlap in time without finishing sooner;
 * with processes, one per branch: working steps really run at the same time,
@@ -102,17 +102,18 @@ def measure_capacity(pool: Executor, work: int, cores: int) -> float:
 
 def ideal_speedup(capacity: float) -> float:
     """How much faster one cook per branch can be than one cook, on a machine that runs
-    `capacity` cores' worth of work at once, if the meringue, which must bake after
-    its whisking, gets a core first and the other cooks share what is left."""
+    `capacity` cores' worth of work at once: the meringue, which must bake after its
+    whisking, gets a core first, and the other cooks at work share the rest evenly."""
     # What is left of each branch: (is it work?, units left) for each step.
     branches = [[(kind == "work", share) for _, kind, share in b] for b in BRANCHES]
     clock = 0.0
     while any(branches):
-        speeds, free = [], capacity
-        for b in branches:  # the first branch listed is the longest: it goes first
-            working = bool(b) and b[0][0]
-            speeds.append(min(1.0, free) if working else 1.0)
-            free -= speeds[-1] if working else 0.0
+        working = [bool(b) and b[0][0] for b in branches]
+        first = min(1.0, capacity) if working[0] else 0.0  # the meringue's branch
+        others = sum(working[1:])
+        each = min(1.0, (capacity - first) / others) if others else 0.0
+        speeds = [first] + [each if w else 0.0 for w in working[1:]]
+        speeds = [v if w else 1.0 for v, w in zip(speeds, working)]  # waiting runs at 1
         # Advance to the moment the first current step of any branch ends.
         step = min(b[0][1] / v for b, v in zip(branches, speeds) if b and v > 0)
         clock += step

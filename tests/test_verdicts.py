@@ -59,7 +59,7 @@ def test_an_ideal_machine_shows_processes_running_at_once() -> None:
 
 def test_a_machine_without_a_free_second_core_is_named_not_hidden() -> None:
     run = run_with(1.02, {"processes-2": 0.99, "processes-4": 0.98})
-    assert run.busy
+    assert run.short_of_cores
     verdict = parallel_verdict(run, "processes-2", PROCESSES)
     assert "really do execute Python at the same time" not in verdict
     assert "had no second core to use" in verdict and "1.02 cores' worth" in verdict
@@ -69,7 +69,14 @@ def test_capacity_without_speedup_says_the_gain_went_elsewhere() -> None:
     run = run_with(1.95, {"processes-2": 1.0})
     verdict = parallel_verdict(run, "processes-2", PROCESSES)
     assert "really do" not in verdict
-    assert "efficiency of only **0.51**" in verdict
+    assert "showed no sign of running at the same time" in verdict
+
+
+def test_no_more_than_one_worker_can_gain_is_not_parallelism() -> None:
+    # A kitchen where one cook overlapping the bake already gains 1.29x.
+    run = run_with(1.35, {"processes-3": 1.29})
+    verdict = parallel_verdict(run, "processes-3", PROCESSES, alone=1.286)
+    assert "really do" not in verdict and "no sign of running at the same time" in verdict
 
 
 def test_more_workers_than_cores_cannot_be_faster_without_saying_why() -> None:
@@ -112,3 +119,8 @@ def test_stretched_steps_are_explained_by_the_capacity_they_shared() -> None:
     verdict = stretch_verdict(kitchen_run(0.15, 1.9), "processes-3", "three processes")
     assert "took 1.50 times as long" in verdict and "1.90 cores' worth" in verdict
     assert "to themselves" not in verdict
+
+
+def test_stretched_steps_with_cores_to_spare_are_not_blamed_on_turns() -> None:
+    verdict = stretch_verdict(kitchen_run(0.15, 15.8), "processes-3", "three processes")
+    assert "took turns" not in verdict and "ran slower" in verdict

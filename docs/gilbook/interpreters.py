@@ -9,7 +9,7 @@ that does not start (a version manager's shim, say) is skipped and reported,
 while a listed one that does not start is an error.
 
 A free-threaded CPython is compared with its *twin*: the default build of the
-same version, looked for beside it first, then among the others found. Only a
+same version: one found already, or else one beside it in the same folder. Only a
 twin measures what free threading itself costs; any other comparison mixes in
 the differences between versions, and the book labels it as such.
 

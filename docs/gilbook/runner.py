@@ -35,9 +35,12 @@ QUICK_VARIABLE = "GILBOOK_QUICK"
 TIMEOUT_VARIABLE = "GILBOOK_EXAMPLE_TIMEOUT"
 PROGRESS_VARIABLE = "GILBOOK_PROGRESS"  # a file the build tails to show progress
 DEFAULT_TIMEOUT = {False: 180.0, True: 60.0}  # seconds per run, by quick mode
-# A run whose measured capacity is below this share of its cores was disturbed:
-# it is measured again, up to RETRIES more times, and labelled if it stays so.
-BUSY, RETRIES = 0.75, 2
+# A run whose capacity falls below this share of the best capacity measured by the
+# page's earlier runs was disturbed: it is measured again, up to RETRIES more times.
+# A run below this share of its logical cores is labelled as such: busy, or cores
+# that give less than a core each (hyper-threaded siblings, slower cores).
+SHORT, RETRIES = 0.75, 2
+_best_capacity = 0.0  # the most any run of this page's kernel has measured so far
 # Variables a Jupyter kernel sets that must not reach an example's interpreter.
 KERNEL_ONLY_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "MPLBACKEND", "PYDEVD_USE_FRAME_EVAL")
 
@@ -105,16 +108,20 @@ class Run:
         if self.capacity is None:
             return None
         timing, baseline = self.timing(variant), self.timing(self.data["baseline"])["seconds"]
+        if variant == self.data["baseline"]:
+            return None
         if "ideal" in timing:  # the example worked out the best speedup of each round itself
             return paired_median(paired_ratios(baseline, timing["seconds"]), timing["ideal"])
-        if any("ideal" in t for t in self.data["timings"]):
-            return None  # the example gives a best speedup only where efficiency means something
+        if any("ideal" in t for t in self.data["timings"]) or timing["workers"] < 2:
+            return None  # efficiency says something only of parallel workers
         return efficiency(baseline, timing["seconds"], self.capacity["seconds"], timing["workers"])
 
     @property
-    def busy(self) -> bool:
-        """Whether the machine delivered well below its cores while this ran."""
-        return self.capacity is not None and self.capacity["median"] < BUSY * self.capacity["cores"]
+    def short_of_cores(self) -> bool:
+        """Whether the machine delivered well below one core per logical core while this ran."""
+        return (
+            self.capacity is not None and self.capacity["median"] < SHORT * self.capacity["cores"]
+        )
 
 
 def paired_ratios(top: list[float], bottom: list[float]) -> list[float]:
@@ -235,12 +242,23 @@ def run_once(script: Path, interpreter: Interpreter, quick: bool, timeout: float
 
 
 def least_disturbed(script: Path, interpreter: Interpreter, quick: bool, timeout: float) -> Run:
-    """Run `script`; while the machine was busy during the run, run it again, a few times
-    at most, and keep the run during which the machine delivered the most capacity."""
+    """Run `script`; while the machine delivered much less capacity than it did for the
+    page's earlier runs, run it again, a few times at most, and keep the run with the most.
+
+    The reference is what this machine has shown it can deliver, not its core count:
+    a laptop whose logical cores are hyper-threaded siblings never delivers one core
+    per logical core, however quiet it is.
+    """
+    global _best_capacity
     runs = [run_once(script, interpreter, quick, timeout)]
-    while runs[-1].busy and len(runs) <= RETRIES:
+
+    def capacity(run: Run) -> float:
+        return run.capacity["median"] if run.capacity else 0.0
+
+    while capacity(runs[-1]) < SHORT * _best_capacity and len(runs) <= RETRIES:
         runs.append(run_once(script, interpreter, quick, timeout))
-    kept = max(runs, key=lambda run: run.capacity["median"] if run.capacity else 0.0)
+    kept = max(runs, key=capacity)
+    _best_capacity = max(_best_capacity, capacity(kept))
     kept.data["provenance"]["attempts"] = len(runs)
     return kept
 

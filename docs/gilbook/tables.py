@@ -339,13 +339,14 @@ def core_limit_note(runs: list[Run]) -> str:
         "the most that parallel work can gain here; workers beyond that number only take "
         "turns."
     )
-    for run in (r for r in runs if r.busy):
+    for run in (r for r in runs if r.short_of_cores):
         capacity = run.capacity or {}
         note += (
-            f" While {run.interpreter.label} ran, the machine was busy: it ran a median of "
-            f"{significant(capacity['median'])} cores' worth of Python at once (the best "
-            f"of {run.data['provenance'].get('attempts', 1)} attempts), so the parallel "
-            "speedups in that column are lower than this machine gives when it is quiet."
+            f" While {run.interpreter.label} ran, the machine delivered a median of "
+            f"{significant(capacity['median'])} cores' worth of Python at once (the most in "
+            f"{run.data['provenance'].get('attempts', 1)} attempts), well below one per logical "
+            "core: a busy machine, hyper-threaded sibling cores or slower cores give less, and "
+            "the parallel speedups in that column are bounded by it."
         )
     return f'<p class="gilbook-note gilbook-capacity">{escape(note)}</p>'
 
@@ -446,9 +447,10 @@ def interpreters_table(found: list[Interpreter], skipped: list[Skipped]) -> HTML
     headings = ("interpreter", "GIL", "compiled with", "measured on", "found by")
     table = (
         '<table class="gilbook-table gilbook-text-table"><caption>Interpreters found by this '
-        "build. Pages measure the build's own Python, the newest free-threaded CPython with "
-        "its twin (the default build of the same version) and PyPy; pages about versions "
-        "measure every one.</caption><thead><tr>"
+        "build. Pages measure the build's own Python, the newest free-threaded CPython that "
+        "has a twin (the default build of the same version) with its twin, or else the newest "
+        "free-threaded CPython alone, and the newest PyPy; pages about versions measure "
+        "every one.</caption><thead><tr>"
         + "".join(f'<th scope="col">{h}</th>' for h in headings)
         + f"</tr></thead><tbody>{rows}</tbody></table>"
     )

@@ -35,14 +35,18 @@ def capacity_phrase(run: Run) -> str:
     return f"{significant(run.capacity['median'])} cores' worth of Python code at once"
 
 
-def parallel_verdict(run: Run, variant: str, what: str) -> str:
+def parallel_verdict(run: Run, variant: str, what: str, alone: float = 1.0) -> str:
     """What a parallel variant's speedup says: it ran in parallel, it could not, or partly.
 
     `what` names the workers and what lets them run at once, such as "two
-    processes, each with its own interpreter and GIL,".
+    processes, each with its own interpreter and GIL,". `alone` is the speedup
+    that needs no parallelism at all: 1 for a job that is all work, more for one
+    that a single worker can overlap with waiting. Only a speedup clearly above
+    it shows workers running at the same time.
     """
     speedup, efficiency = run.speedup(variant), run.efficiency(variant)
     shown = f"**{ratio(speedup)}**"
+    beyond_one_worker = speedup > alone * SAME
     if room(run, variant) < NO_ROOM:
         return (
             f"They ran {shown} as fast as sequential code; during this run, though, the machine "
@@ -51,7 +55,7 @@ def parallel_verdict(run: Run, variant: str, what: str) -> str:
             "core is a hyper-thread sibling or is lent to a neighbour; on a quiet machine with "
             "free cores they run at the same time."
         )
-    if efficiency is not None and efficiency >= PARALLEL:
+    if efficiency is not None and efficiency >= PARALLEL and beyond_one_worker:
         return (
             f"They ran {shown} as fast as sequential code, an efficiency of "
             f"**{efficiency:.2f}** of what the machine delivered in the same rounds: {what} "
@@ -59,6 +63,12 @@ def parallel_verdict(run: Run, variant: str, what: str) -> str:
         )
     if efficiency is None:
         return f"They ran {shown} as fast as sequential code."
+    if not beyond_one_worker:
+        return (
+            f"They ran {shown} as fast as sequential code, no more than one worker alone can "
+            f"gain here, although the machine delivered {capacity_phrase(run)} in the same "
+            f"rounds: {what} showed no sign of running at the same time in this run."
+        )
     return (
         f"They ran {shown} as fast as sequential code, an efficiency of only "
         f"**{efficiency:.2f}** of the {capacity_phrase(run)} that the machine delivered in "
@@ -138,10 +148,21 @@ def stretch_verdict(run: Run, way: str, workers: str, turns: str = "") -> str:
             f"worked, the "
             f"{workers} each had a core to themselves."
         )
-    why = turns or (
-        f"the {workers} shared the {capacity_phrase(run)} that the machine delivered, so they "
-        "took turns"
-    )
+    workers_count = int(run.timing(way).get("workers", 1))
+    capacity = run.capacity["median"] if run.capacity else float(workers_count)
+    if turns:
+        why = turns
+    elif capacity < workers_count:
+        why = (
+            f"the {workers} shared the {capacity_phrase(run)} that the machine delivered, so "
+            "they took turns"
+        )
+    else:
+        why = (
+            f"the machine delivered {capacity_phrase(run)}, enough for every one of them, so "
+            "each step ran slower rather than waiting its turn: a busier processor can run at "
+            "a lower clock speed, and hyper-threaded sibling cores share one core's resources"
+        )
     return (
         f"in the round drawn below, their working steps took {significant(stretch)} times as "
         f"long as in the sequential run: {why}."
