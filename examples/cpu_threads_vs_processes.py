@@ -4,8 +4,10 @@ The same CPU-bound job, counting down from a large number in a plain Python
 loop, is split evenly between 1, 2 and 4 workers, first as threads, then as
 processes, and timed against doing it all in the main thread. With the GIL only
 one thread of an interpreter runs Python code at a time, so threads take about
-as long as sequential code. Each process runs its own interpreter, with that
-interpreter's GIL, so processes run in parallel, up to the number of cores. On
+as long as sequential code. Each process runs its own interpreter and so has
+a GIL that no other process shares (in every version; since Python 3.12, PEP
+684, a GIL belongs to an interpreter, and one process can run several), so
+processes run in parallel, up to the number of cores. On
 a free-threaded build of CPython (3.13t and later, GIL disabled) threads run in
 parallel too. Every round also measures how many cores' worth of Python code
 the machine really ran at once (its capacity), so that a busy machine shows as
@@ -98,9 +100,10 @@ def start_processes(workers: int) -> ProcessPoolExecutor:
 
     Forking a process that runs threads can deadlock the child, and since
     Python 3.12 os.fork() warns when it happens. With the fork start method
-    (Linux's default before 3.14) a pool starts all its workers at its first job,
-    before its own helper threads: so the pool's first job is run here, while
-    the main thread is still the only one. Other start methods fork nothing.
+    (Linux's default before 3.14) a pool starts all its workers at its first
+    job (since Python 3.10.5), before its own helper threads: so the pool's
+    first job is run here, while the main thread is still the only one. Other
+    start methods fork nothing.
     """
     # A new process does not share the warmed-up code of this one: warm it up too.
     pool = ProcessPoolExecutor(max_workers=workers, initializer=warm_up)
