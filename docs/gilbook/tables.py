@@ -343,12 +343,17 @@ def core_limit_note(runs: list[Run]) -> str:
         capacity = run.capacity or {}
         note += (
             f" While {run.interpreter.label} ran, the machine delivered a median of "
-            f"{significant(capacity['median'])} cores' worth of Python at once (the most in "
-            f"{run.data['provenance'].get('attempts', 1)} attempts), well below one per logical "
+            f"{significant(capacity['median'])} cores' worth of Python at once "
+            f"({attempts(run.data['provenance'].get('attempts', 1))}), well below one per logical "
             "core: a busy machine, hyper-threaded sibling cores or slower cores give less, and "
             "the parallel speedups in that column are bounded by it."
         )
     return f'<p class="gilbook-note gilbook-capacity">{escape(note)}</p>'
+
+
+def attempts(count: int) -> str:
+    """How many times the example ran for the run shown: "1 attempt", "the most of 3"."""
+    return "in 1 attempt" if count == 1 else f"the most in {count} attempts"
 
 
 def missing_free_threading_note(example: ExampleRuns) -> str:

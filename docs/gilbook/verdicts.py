@@ -154,7 +154,7 @@ def stretch_verdict(run: Run, way: str, workers: str, turns: str = "") -> str:
         why = turns
     elif capacity < workers_count:
         why = (
-            f"the {workers} shared the {capacity_phrase(run)} that the machine delivered, so "
+            f"the {workers} shared what the machine delivered, {capacity_phrase(run)}, so "
             "they took turns"
         )
     else:
