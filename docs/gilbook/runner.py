@@ -85,17 +85,21 @@ class Run:
         return dict(self.data["timings"][self.timing_index(variant)])
 
     def speedup(self, variant: str) -> float:
-        """How many times faster `variant` ran than the baseline.
+        """How many times faster `variant` ran than the baseline."""
+        return self.ratio(self.data["baseline"], variant)
+
+    def ratio(self, top: str, bottom: str) -> float:
+        """The time of variant `top` over that of `bottom`.
 
         Where the example timed every variant once per round (``"interleaved"``),
         this is the median of the ratios within each round, which a change in
         the machine's speed between rounds does not skew; otherwise the ratio
         of the medians.
         """
-        baseline, timing = self.timing(self.data["baseline"]), self.timing(variant)
+        above, below = self.timing(top), self.timing(bottom)
         if self.data.get("interleaved"):
-            return paired_median(baseline["seconds"], timing["seconds"])
-        return float(baseline["median"] / timing["median"])
+            return paired_median(above["seconds"], below["seconds"])
+        return float(above["median"] / below["median"])
 
     @property
     def capacity(self) -> dict[str, Any] | None:

@@ -547,8 +547,8 @@ def mark_failed_build(outdir: Path, when: str, reason: str, started: float) -> N
 
 def clear_failed_build(outdir: Path) -> None:
     """Remove the banners and the file that a failed build left (`mark_failed_build`)."""
-    if not outdir.is_dir():
-        return
+    if not (outdir / FAILED_FILE).is_file():
+        return  # no failed build left a mark: no page to read
     for page in html_pages(outdir):
         rewrite_page(page, lambda text: BANNER.sub("", text))
     (outdir / FAILED_FILE).unlink(missing_ok=True)

@@ -14,7 +14,7 @@ from functools import partial
 from html import escape
 
 from gilbook.interpreters import Interpreter, Skipped, select
-from gilbook.runner import ExampleRuns, Run, paired_median
+from gilbook.runner import ExampleRuns, Run
 
 # Replaced while Sphinx reads the page by "executed in this build" or "reused
 # from the execution cache" (see gilbook.sphinx_ext.label_origin).
@@ -90,13 +90,10 @@ def timing_cell(run: Run, variant: str, *, cost: bool = False) -> str:
     index = run.timing_index(variant)
     base = run.timing_index(run.data["baseline"])
     top, bottom = (index, base) if cost else (base, index)
-    # Interleaved rounds: the median of the ratios within each round (see Run.speedup).
+    # Interleaved rounds: the median of the ratios within each round (see Run.ratio).
     field = "seconds" if run.data.get("interleaved") else "median"
     pointers = f"timings/{top}/{field} timings/{bottom}/{field}"
-    if field == "seconds":
-        value = paired_median(timings[top]["seconds"], timings[bottom]["seconds"])
-    else:
-        value = timings[top]["median"] / timings[bottom]["median"]
+    value = run.ratio(timings[top]["variant"], timings[bottom]["variant"])
     cell = f'<span class="gilbook-speedup" data-ratio="{pointers}">{ratio(value)}</span> '
     efficiency = None if cost or base == index else run.efficiency(variant)
     if efficiency is not None:
