@@ -15,7 +15,7 @@ one.
 
 Run it::
 
-    python cpu_threads_vs_processes.py            # about 10 seconds on 2 cores
+    python cpu_threads_vs_processes.py            # about 15 seconds on 2 cores
     python cpu_threads_vs_processes.py --quick    # a second or two
     python cpu_threads_vs_processes.py --json     # machine-readable results
     python cpu_threads_vs_processes.py --workers 1 2 8 --repeats 7
@@ -124,7 +124,8 @@ def time_capacity(pool: Executor, share: int, cores: int) -> float:
 
     One process counts down a share of the job, then `cores` processes count
     down a share each at the same time: with every core free, both take as
-    long, and the result is `cores`. It is measured in every round, beside the
+    long, and the result is `cores` (or a little more or less: it is a
+    measurement too). It is measured in every round, beside the
     variants, because a machine can deliver less than its cores to Python code
     for many seconds (a busy neighbour, a shared hyper-threaded core) unannounced.
     """
@@ -171,7 +172,8 @@ def measure(total: int, workers: list[int], repeats: int) -> tuple[list[Any], di
                 labels[f"{kind}-{n}"] = f"{n} {kind if n > 1 else one}"
                 counts[f"{kind}-{n}"] = n
                 jobs[f"{kind}-{n}"] = partial(time_pool, pool, total, n)
-        jobs["capacity"] = partial(time_capacity, processes, total // cores, cores)
+        # Half the job per process, on any number of cores: as long as a 2-worker share.
+        jobs["capacity"] = partial(time_capacity, processes, total // 2, cores)
         for job in jobs.values():
             job()  # warm-up, which also starts every worker
         results: dict[str, list[float]] = {name: [] for name in jobs}
@@ -195,14 +197,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for option, count in counts.items():
         if count is not None and count < 1:
             parser.error(f"{option} must be at least 1")
-    args.repeats = args.repeats or (3 if args.quick else 9)
+    # Many short rounds: a machine's speed can change from one tenth of a second to
+    # the next, and the median of many rounds moves less than that of a few long ones.
+    args.repeats = args.repeats or (9 if args.quick else 72)
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     warm_up()  # for the main thread, and the threads, which share its code objects
-    work: int = args.work or size_job(0.03 if args.quick else 0.1)
+    work: int = args.work or size_job(0.01 if args.quick else 0.025)
     timings, capacity = measure(work, args.workers, args.repeats)
     # Importing a module can switch the GIL back on in a free-threaded build: ask now.
     gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()

@@ -94,6 +94,13 @@ def test_an_efficiency_above_one_is_explained_by_the_measured_spread() -> None:
     assert above_one_note(run_with(2.0, {"threads-2": 1.9}), ["threads-2"]) == ""
 
 
+def test_an_efficiency_above_one_is_explained_by_one_worker_running_faster() -> None:
+    run = run_with(1.8, {"threads-1": 1.06, "threads-2": 1.9})
+    note = above_one_note(run, ["threads-2"])
+    assert "threads 1 alone ran 1.06× as fast as the main thread" in note
+    assert "spread" not in note
+
+
 def kitchen_run(step_seconds: float, capacity: float) -> Run:
     """A kitchen run whose workers' steps took `step_seconds` against 0.1 s sequentially."""
     run = run_with(capacity, {"processes-3": 1.5})
