@@ -65,15 +65,18 @@ def count_down(n: int) -> None:
 def size_work(seconds: float) -> int:
     """Loop iterations that take about `seconds` with this interpreter.
 
-    The fastest of five timings is used: a busy machine can only slow a timing
-    down, and a slowed one would make every working step too short.
+    The fastest of ten timings spread over a third of a second is used: a busy
+    machine can only slow a timing down, for a moment or for a while, and a
+    slowed one would make every working step too short beside the baking.
     """
     iterations = 10_000
-    while True:
-        elapsed = min(timed(count_down, iterations) for _ in range(5))
-        if elapsed > 0.02:
-            return int(iterations * seconds / elapsed)
+    while timed(count_down, iterations) < 0.02:
         iterations *= 4
+    elapsed = []
+    for _ in range(10):
+        elapsed.append(timed(count_down, iterations))
+        time.sleep(0.01)
+    return int(iterations * seconds / min(elapsed))
 
 
 def timed(job: Callable[..., Any], *args: Any) -> float:
