@@ -244,13 +244,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
     # Enough rounds that the median moves little when the machine's speed does.
-    args.repeats = args.repeats or (2 if args.quick else 15)
+    args.repeats = args.repeats or (3 if args.quick else 45)
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    unit = 0.015 if args.quick else 0.03  # seconds for one unit of a step
+    unit = 0.005 if args.quick else 0.01  # seconds for one unit of a step
     timings, timelines, capacity = measure(unit, args.repeats)
     # Importing a module can switch the GIL back on in a free-threaded build: ask now.
     gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)()
