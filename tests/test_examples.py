@@ -131,7 +131,7 @@ def test_has_claim_docstring_and_main_guard(script: Path) -> None:
 @pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.stem)
 def test_is_embedded_in_a_chapter(script: Path) -> None:
     pages = [
-        p for p in (ROOT / "docs").glob("*.md") if f'run_example("{script.name}")' in p.read_text()
+        p for p in (ROOT / "docs").glob("*.md") if f'run_example("{script.name}"' in p.read_text()
     ]
     assert pages, f"no chapter runs {script.name}"
     assert any(f"../examples/{script.name}" in page.read_text() for page in pages), (
