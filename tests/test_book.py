@@ -89,7 +89,10 @@ def test_table_numbers_equal_the_json_of_this_build(book: Build) -> None:
             attribute(pre, "data-interpreter"): json.loads(pre.get_text())
             for pre in block.select("pre.gilbook-raw")
         }
-        assert sorted(raw) == sorted(i.key for i in select(INTERPRETERS)), "a column each"
+        # A column for each interpreter the page selected: by default those of `select`,
+        # at most every interpreter found (interpreters="all").
+        keys = set(raw)
+        assert {i.key for i in select(INTERPRETERS)} <= keys <= {i.key for i in INTERPRETERS}
         cells = block.select("td[data-interpreter]")
         assert cells and all(cell.select("[data-json]") for cell in cells), "values come from JSON"
         for cell in cells:
