@@ -161,3 +161,55 @@ def figure_html(svg: str, alt: str, caption: str) -> HTML:
     return HTML(
         f'<figure class="gilbook-figure">{image}<figcaption>{caption}</figcaption></figure>'
     )
+
+
+def latency_chart(example: ExampleRuns) -> HTML:
+    """Round-trip latency against the switch interval: median and 99th percentile,
+    one colour per interpreter, the round trip alone as a flat line."""
+    runs = example.runs
+    busy = [t for t in runs[0].data["timings"] if t["interval"] is not None]
+    intervals = [t["interval"] * 1000 for t in busy]
+
+    def row(run: Run, variant: str) -> dict[str, Any]:
+        return run.timing(variant)
+
+    with plt.rc_context(STYLE):
+        figure, axes = plt.subplots(figsize=(7.5, 4.6), layout="constrained")
+        for i, run in enumerate(runs):
+            colour = PALETTE[i % len(PALETTE)]
+            for key, style, what in (("p99", "-", "99th percentile"), ("median", ":", "median")):
+                axes.plot(intervals, [row(run, t["variant"])[key] * 1000 for t in busy],
+                          style, marker="o", color=colour,
+                          label=f"{column_heading(run)}, {what}")  # fmt: skip
+            axes.axhline(row(run, "alone")["p99"] * 1000, color=colour, linewidth=0.8,
+                         linestyle="--")  # fmt: skip
+        axes.plot(intervals, [2 * x for x in intervals], color=INK, linewidth=0.8,
+                  label="twice the switch interval")  # fmt: skip
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.minorticks_off()
+        axes.set_xticks(intervals, [f"{x:g}" for x in intervals])
+        axes.set_xlabel("switch interval (ms)")
+        axes.set_ylabel("round-trip time (ms)")
+        figure.legend(loc="outside lower center", ncols=2, fontsize=8)
+        svg = io.StringIO()
+        figure.savefig(svg, format="svg", transparent=True, metadata={"Date": None})
+        plt.close(figure)
+
+    alt = "Line chart of the echo's round-trip time against the switch interval. " + " ".join(
+        f"{column_heading(run)}: alone, 99th percentile {duration(row(run, 'alone')['p99'])}; "
+        + ", ".join(
+            f"at {t['interval'] * 1000:g} ms, median {duration(row(run, t['variant'])['median'])}"
+            f" and 99th percentile {duration(row(run, t['variant'])['p99'])}"
+            for t in busy
+        )
+        + "."
+        for run in runs
+    )
+    caption = (
+        f"Round-trip time of {escape(example.name)}'s echo beside a CPU-bound thread, by "
+        "switch interval (both axes logarithmic): solid lines are the 99th percentile, dotted "
+        "lines the median, one colour per interpreter; each dashed line is that interpreter's "
+        "99th percentile with the echo alone, and the thin black line is twice the interval."
+    )
+    return figure_html(svg.getvalue(), alt, caption)
