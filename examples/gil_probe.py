@@ -213,21 +213,21 @@ def probe(
         for _ in range(rounds):
             before = idle_rate()
             for i, (_, _, call) in enumerate(cases):
-                count, start = 0, ticker.sample()
-                end = start[0] + slots[i]
+                count, first = 0, ticker.sample()
+                end = first[0] + slots[i]
                 while time.perf_counter() < end:
                     call()
                     count += 1
-                stop = ticker.sample()
+                last = ticker.sample()
                 after = idle_rate()
-                beside[i].append(rate(start, stop) / ((before + after) / 2))
-                calls[i].append((stop[0] - start[0]) / count)
+                beside[i].append(rate(first, last) / ((before + after) / 2))
+                calls[i].append((last[0] - first[0]) / count)
                 before = after
-            start = ticker.sample()
+            first = ticker.sample()
             busy(slot)
-            stop = ticker.sample()
+            last = ticker.sample()
             after = idle_rate()
-            control.append(rate(start, stop) / ((before + after) / 2))
+            control.append(rate(first, last) / ((before + after) / 2))
     finally:
         ticker.running = False
         if ticker.thread.is_alive():

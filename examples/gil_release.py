@@ -118,11 +118,12 @@ def job(name: str, size: float, path: str = "") -> None:
             hashlib.sha256(data).digest()
     elif name in ("zlib", "bz2", "lzma"):
         data = buffer("data", CHUNK)
-        compress: Callable[[bytes], bytes] = {
+        compressors: dict[str, Callable[[bytes], bytes]] = {
             "zlib": zlib.compress,
             "bz2": bz2.compress,
             "lzma": lambda d: lzma.compress(d, preset=1),
-        }[name]
+        }
+        compress = compressors[name]
         for _ in range(count):
             compress(data)
     elif name == "python":
@@ -202,7 +203,12 @@ def measure(
         def way(name: str, how: str) -> Callable[[], float]:
             share = (name, sizes[name], path)
             if how == "sequential":
-                return lambda: seconds(lambda: (job(*share), job(*share)))
+
+                def both() -> None:
+                    job(*share)
+                    job(*share)
+
+                return lambda: seconds(both)
             pool: Executor = threads if how == "threads-2" else processes
             return lambda: seconds(lambda: list(pool.map(job, *zip(share, share))))
 

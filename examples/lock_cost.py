@@ -161,7 +161,7 @@ def measure(loops: int, repeats: int) -> list[dict[str, Any]]:
         for round_ in range(repeats):
             start = round_ % len(VARIANTS)
             for name, _, loop, _ in VARIANTS[start:] + VARIANTS[:start]:
-                box, items = Box(), []
+                box, items = Box(), list[int]()
                 began = time.perf_counter()
                 loop(loops, box, items, lock)
                 seconds[name].append(time.perf_counter() - began)
