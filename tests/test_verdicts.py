@@ -131,3 +131,12 @@ def test_stretched_steps_are_explained_by_the_capacity_they_shared() -> None:
 def test_stretched_steps_with_cores_to_spare_are_not_blamed_on_turns() -> None:
     verdict = stretch_verdict(kitchen_run(0.15, 15.8), "processes-3", "three processes")
     assert "took turns" not in verdict and "ran slower" in verdict
+
+
+def test_an_efficiency_that_reads_one_is_not_called_above_one() -> None:
+    run = run_with(1.8, {"threads-1": 1.003, "threads-2": 1.805})
+    assert 1 < (run.efficiency("threads-2") or 0) < 1.005
+    assert above_one_note(run, ["threads-2"]) == ""
+    tiny_head_start = run_with(1.8, {"threads-1": 1.003, "threads-2": 1.9})
+    note = above_one_note(tiny_head_start, ["threads-2"])
+    assert "spread" in note and "alone ran" not in note

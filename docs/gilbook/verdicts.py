@@ -107,6 +107,10 @@ def one_worker(run: Run, variant: str) -> str | None:
     return name if any(t["variant"] == name for t in run.data["timings"]) else None
 
 
+# Efficiencies and speedups are shown with two decimals: below this they read 1.00.
+SHOWN_ABOVE_ONE = 1.005
+
+
 def above_one_note(run: Run, variants: list[str]) -> str:
     """Explain, from the run's own measurements, any efficiency above 1.
 
@@ -115,7 +119,7 @@ def above_one_note(run: Run, variants: list[str]) -> str:
     baseline, that measured head start is the explanation; otherwise the
     baseline's own spread is the margin to read it with.
     """
-    above = [v for v in variants if (run.efficiency(v) or 0) > 1]
+    above = [v for v in variants if (run.efficiency(v) or 0) >= SHOWN_ABOVE_ONE]
     if not above:
         return ""
     names = ", ".join(f"{run.timing(v)['label']} ({run.efficiency(v):.2f})" for v in above)
@@ -124,7 +128,7 @@ def above_one_note(run: Run, variants: list[str]) -> str:
         "parallel workers cannot reach against the same code in the same place"
     )
     alone = {v: one_worker(run, v) for v in above}
-    if all(alone.values()) and all(run.speedup(str(a)) > 1 for a in alone.values()):
+    if all(alone.values()) and all(run.speedup(str(a)) >= SHOWN_ABOVE_ONE for a in alone.values()):
         started = ", ".join(
             f"{run.timing(str(a))['label']} alone ran {ratio(run.speedup(str(a)))} as fast"
             for a in dict.fromkeys(alone.values())
@@ -168,7 +172,7 @@ def stretch_verdict(run: Run, way: str, workers: str, turns: str = "") -> str:
     stretch = step_stretch(run, way)
     if stretch <= SAME:
         return (
-            f"in the round drawn below, their working steps kept their length "
+            f"in the round the timeline draws, their working steps kept their length "
             f"({significant(stretch)} times as long as in the sequential run): while they "
             f"worked, the "
             f"{workers} each had a core to themselves."
@@ -189,6 +193,6 @@ def stretch_verdict(run: Run, way: str, workers: str, turns: str = "") -> str:
             "a lower clock speed, and hyper-threaded sibling cores share one core's resources"
         )
     return (
-        f"in the round drawn below, their working steps took {significant(stretch)} times as "
+        f"in the round the timeline draws, their working steps took {significant(stretch)} times as "
         f"long as in the sequential run: {why}."
     )
