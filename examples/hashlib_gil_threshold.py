@@ -122,8 +122,12 @@ def measure(sizes: list[int], repeats: int, seconds: float) -> list[dict[str, An
     alone: list[float] = []
     shares: dict[int, list[float]] = {size: [] for size in sizes}
     rates: dict[int, list[float]] = {size: [] for size in sizes}
-    for _ in range(repeats):
+    for _ in range(3 * repeats):  # a round whose ticker got no core while alone is not kept
+        if len(alone) == repeats:
+            break
         solo = window(ticker, 0, seconds)["ticks"]
+        if solo == 0:
+            continue
         alone.append(solo)
         for size in sizes:
             result = window(ticker, size, seconds)
@@ -132,6 +136,8 @@ def measure(sizes: list[int], repeats: int, seconds: float) -> list[dict[str, An
     ticker.stopped = True
     ticker.running.set()
     ticker.join()
+    if not alone:
+        sys.exit("hashlib_gil_threshold.py: the ticker thread never ran; the machine is too busy")
     return [
         {"size": size, "ticker_share": spread(shares[size]), "hash_mb_per_s": spread(rates[size])}
         for size in sizes

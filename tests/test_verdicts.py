@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 
+from pytest import MonkeyPatch
+
+from gilbook import runner
 from gilbook.interpreters import Interpreter
 from gilbook.runner import Run
 from gilbook.verdicts import (
@@ -63,6 +68,13 @@ def test_a_machine_without_a_free_second_core_is_named_not_hidden() -> None:
     verdict = parallel_verdict(run, "processes-2", PROCESSES)
     assert "really do execute Python at the same time" not in verdict
     assert "had no second core to use" in verdict and "1.02 cores' worth" in verdict
+
+
+def test_a_speedup_above_a_low_capacity_is_not_called_no_second_core() -> None:
+    run = run_with(1.16, {"processes-2": 1.35})
+    verdict = parallel_verdict(run, "processes-2", PROCESSES)
+    assert "had no second core" not in verdict and "really do" not in verdict
+    assert "got part of a second core" in verdict and "1.35×" in verdict
 
 
 def test_capacity_without_speedup_says_the_gain_went_elsewhere() -> None:
@@ -140,3 +152,28 @@ def test_an_efficiency_that_reads_one_is_not_called_above_one() -> None:
     tiny_head_start = run_with(1.8, {"threads-1": 1.003, "threads-2": 1.9})
     note = above_one_note(tiny_head_start, ["threads-2"])
     assert "spread" in note and "alone ran" not in note
+
+
+def test_only_a_run_that_measured_a_low_capacity_is_run_again(monkeypatch: MonkeyPatch) -> None:
+    """After a page's run with a good capacity, a run without any is kept as it is, and a
+    run whose capacity fell well short is tried again a bounded number of times."""
+    monkeypatch.setattr(runner, "_best_capacity", 2.0)
+    for made, expected in (
+        (lambda: no_capacity(), 1),
+        (lambda: run_with(0.5, {}), 1 + runner.RETRIES),
+    ):
+        calls: list[int] = []
+
+        def once(*_: object, made: Callable[[], Run] = made, calls: list[int] = calls) -> Run:
+            calls.append(1)
+            return made()
+
+        monkeypatch.setattr(runner, "run_once", once)
+        runner.least_disturbed(Path("x.py"), INTERPRETER, False, 1.0)
+        assert len(calls) == expected
+
+
+def no_capacity() -> Run:
+    run = run_with(2.0, {})
+    del run.data["capacity"]
+    return run

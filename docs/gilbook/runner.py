@@ -259,7 +259,12 @@ def least_disturbed(script: Path, interpreter: Interpreter, quick: bool, timeout
     def capacity(run: Run) -> float:
         return run.capacity["median"] if run.capacity else 0.0
 
-    while capacity(runs[-1]) < SHORT * _best_capacity and len(runs) <= RETRIES:
+    # An example that measures no capacity is never run again: nothing says it was disturbed.
+    while (
+        runs[-1].capacity is not None
+        and capacity(runs[-1]) < SHORT * _best_capacity
+        and len(runs) <= RETRIES
+    ):
         runs.append(run_once(script, interpreter, quick, timeout))
     kept = max(runs, key=capacity)
     _best_capacity = max(_best_capacity, capacity(kept))

@@ -52,6 +52,16 @@ def ratio(value: float) -> str:
     return f"{significant(value)}×"
 
 
+def data_size(value: float) -> str:
+    """Bytes in the binary unit that reads best: 512 bytes, 16 KiB, 1.31 MiB."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= scale:
+            number = value / scale
+            shown = f"{number:g}" if number == int(number) else significant(number)
+            return f"{shown} {unit}"
+    return f"{value:g} bytes"
+
+
 def gil_state(run: Run) -> str:
     return "GIL on" if run.data["provenance"]["gil_enabled"] else "GIL off"
 
@@ -166,9 +176,14 @@ def timings_table(example: ExampleRuns) -> HTML:
 def costs_table(example: ExampleRuns, what: str) -> HTML:
     """Like `timings_table`, for costs: each variant's time as a multiple of the baseline's."""
     first = example.runs[0].data
+    how = (
+        "in each round, the variant's time divided by its; the median over the rounds"
+        if first.get("interleaved")
+        else "the variant's median time divided by its"
+    )
     title = (
-        f"{escape(what)}: the time as a multiple of {escape(first['baseline'])}'s (the "
-        f"variant's median time divided by its), then the median time of "
+        f"{escape(what)}: the time as a multiple of {escape(first['baseline'])}'s ({how}), "
+        f"then the median time of "
         f"{first['parameters']['repeats']} runs and, below it, the fastest to the slowest."
     )
     rows = [(t["variant"], t["label"]) for t in first["timings"]]

@@ -47,6 +47,14 @@ def parallel_verdict(run: Run, variant: str, what: str, alone: float = 1.0) -> s
     speedup, efficiency = run.speedup(variant), run.efficiency(variant)
     shown = f"**{ratio(speedup)}**"
     beyond_one_worker = speedup > alone * SAME
+    if room(run, variant) < NO_ROOM and beyond_one_worker:
+        return (
+            f"They ran {shown} as fast as sequential code, although the machine delivered only "
+            f"{capacity_phrase(run)} in the same rounds (the capacity row): {what} got part of a "
+            "second core, less than a quiet machine gives. That happens on a busy machine, or on "
+            "a virtual machine whose second core is a hyper-thread sibling or is lent to a "
+            "neighbour."
+        )
     if room(run, variant) < NO_ROOM:
         return (
             f"They ran {shown} as fast as sequential code; during this run, though, the machine "
